@@ -1,0 +1,70 @@
+# Smarketing: `make run` serves the app with a worker and beat; `make test` runs the suite.
+# Both set everything up themselves on a fresh machine.
+
+VENV        ?= .venv
+PY          := $(VENV)/bin/python
+PIP         := $(VENV)/bin/pip
+HOST        ?= 127.0.0.1
+PORT        ?= 8000
+SCALE       ?= default
+CHROMIUM    ?= /usr/bin/chromium
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test lint bench setup deps deps-dev assets chromium services migrate demo clean help
+
+help:
+	@echo "make run    - set up and serve the app with a Celery worker and beat"
+	@echo "make test   - set up and run the whole test suite (PostgreSQL, Redis, Chromium)"
+	@echo "make lint   - ruff"
+	@echo "make bench  - benchmarks (SCALE=small for a quick look)"
+
+$(PY):
+	"$$(sh scripts/find_python.sh)" -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.deps: requirements.txt | $(PY)
+	$(PIP) install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.deps-dev: requirements.txt requirements-dev.txt | $(PY)
+	$(PIP) install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.deps
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+deps: $(VENV)/.deps node_modules/.installed
+deps-dev: $(VENV)/.deps-dev node_modules/.installed
+
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  echo "Installing Chromium for the browser tests (apt-get)..."; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@[ -x "$(CHROMIUM)" ] || { echo "make test: Chromium is missing at $(CHROMIUM) and could not be installed." >&2; exit 1; }
+
+run: deps
+	@mkdir -p var
+	@DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput -v0
+	@DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo
+	@echo ""
+	@echo "Smarketing is starting at http://$(HOST):$(PORT)/  (web, worker and beat; Ctrl-C stops all)"
+	@echo ""
+	@DEBUG=$${DEBUG:-1} HOST=$(HOST) PORT=$(PORT) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile
+
+test: deps-dev chromium
+	@$(PY) scripts/check_services.py
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: deps-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check . || true
+
+bench: deps-dev
+	@$(PY) scripts/check_services.py
+	$(PY) -m bench.run --scale $(SCALE)
+
+clean:
+	rm -rf $(VENV) node_modules staticfiles var

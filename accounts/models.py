@@ -1,0 +1,77 @@
+import zoneinfo
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"“{value}” is not a known IANA time zone (e.g. Europe/Paris).")
+
+
+class Role(models.TextChoices):
+    """The four role groups; each is a Django group with real permissions (accounts.roles)."""
+
+    MARKETING = "Marketing"
+    SALES = "Sales"
+    MANAGER = "Manager"
+    ADMIN = "Admin"
+
+
+class Team(models.Model):
+    class Function(models.TextChoices):
+        MARKETING = "marketing", "Marketing"
+        SALES = "sales", "Sales"
+
+    name = models.CharField(max_length=100, unique=True)
+    function = models.CharField(max_length=20, choices=Function.choices)
+    manager = models.ForeignKey(
+        "accounts.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="managed_teams",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A person using Smarketing. Roles are group memberships (see `Role`)."""
+
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="Times are shown to you in this IANA time zone.",
+    )
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
+    )
+    is_away = models.BooleanField(
+        default=False, help_text="Away reps are skipped when leads are routed."
+    )
+
+    class Meta:
+        ordering = ["username"]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    def has_role(self, role: Role | str) -> bool:
+        if self.is_superuser:
+            return True
+        names = getattr(self, "_role_names", None)
+        if names is None:
+            names = set(self.groups.values_list("name", flat=True))
+            self._role_names = names
+        return str(role) in names
+
+    @property
+    def role_names(self) -> list[str]:
+        return [role.value for role in Role if self.has_role(role)]

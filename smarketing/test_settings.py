@@ -1,0 +1,34 @@
+"""Settings for the test suite: PostgreSQL and Redis on their default local addresses.
+
+Every value can be overridden from the environment (e.g. another PostgreSQL host in CI).
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/smarketing")
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
+os.environ.setdefault("CELERY_RESULT_BACKEND", os.environ["CELERY_BROKER_URL"])
+# A queue of this test run's own, so parallel runs and leftovers never cross.
+os.environ.setdefault("CELERY_TASK_DEFAULT_QUEUE", f"smarketing-test-{os.getpid()}")
+os.environ.setdefault("REDIS_URL", os.environ["CELERY_BROKER_URL"])
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("SECURE_COOKIES", "false")
+# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
+# alongside it are synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+from smarketing.settings import *  # noqa: E402,F403
+from smarketing.settings import STORAGES  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+REST_FRAMEWORK = {**REST_FRAMEWORK}  # noqa: F405
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"user": "100000/min", "anon": "100000/min"}
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = True

@@ -1,0 +1,87 @@
+"""Project-level views: the dashboard shell, health check and error pages."""
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from kombu import Connection
+
+logger = logging.getLogger(__name__)
+
+
+@login_required
+def dashboard(request):
+    return render(request, "dashboard.html", {})
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """Answer 200 when the database and the broker both answer, else 503 with what failed."""
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - a health check reports any failure
+        logger.warning("healthz: database check failed: %s", exc)
+        checks["database"] = f"error: {exc.__class__.__name__}"
+    try:
+        broker = Connection(
+            settings.CELERY_BROKER_URL,
+            transport_options=getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}),
+            connect_timeout=2,
+        )
+        with broker:
+            broker.ensure_connection(max_retries=1, timeout=2)
+        checks["broker"] = "ok"
+    except Exception as exc:  # noqa: BLE001
+        logger.warning("healthz: broker check failed: %s", exc)
+        checks["broker"] = f"error: {exc.__class__.__name__}"
+    healthy = all(value == "ok" for value in checks.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": checks},
+        status=200 if healthy else 503,
+    )
+
+
+def _wants_json(request) -> bool:
+    return request.path.startswith("/api/") or "application/json" in request.headers.get(
+        "Accept", ""
+    )
+
+
+def error_404(request, exception=None):
+    if _wants_json(request):
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    return render(request, "404.html", status=404)
+
+
+def error_403(request, exception=None):
+    if _wants_json(request):
+        return JsonResponse(
+            {
+                "detail": "You do not have permission to perform this action.",
+                "code": "permission_denied",
+            },
+            status=403,
+        )
+    return render(request, "403.html", status=403)
+
+
+def error_400(request, exception=None):
+    if _wants_json(request):
+        return JsonResponse({"detail": "Bad request.", "code": "bad_request"}, status=400)
+    return render(request, "400.html", status=400)
+
+
+def error_500(request):
+    if _wants_json(request):
+        return JsonResponse({"detail": "Server error.", "code": "server_error"}, status=500)
+    return render(request, "500.html", status=500)

@@ -1,0 +1,82 @@
+import os
+import subprocess
+import sys
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import User
+from smarketing.settings import BASE_DIR
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_reports_database_and_broker(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "broker": "ok"}}
+
+
+def test_healthz_is_503_when_the_broker_is_down(client, settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"].startswith("error")
+
+
+def test_pages_need_a_login(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+def test_the_dashboard_shell_has_the_navigation(client, rep):
+    client.force_login(rep)
+    html = client.get("/").content.decode()
+    for label in ("Dashboard", "Leads", "Personas", "Goals", "SLA", "Reports"):
+        assert f"</i> {label}</a>" in html
+    assert "/static/vendor/bootstrap/css/bootstrap.min.css" in html
+    assert "/static/vendor/htmx/htmx.min.js" in html
+    assert "/static/vendor/chart.js/chart.umd.min.js" in html
+
+
+def test_front_end_assets_are_served_locally(client):
+    for path in (
+        "/static/vendor/bootstrap/css/bootstrap.min.css",
+        "/static/vendor/htmx/htmx.min.js",
+        "/static/vendor/chart.js/chart.umd.min.js",
+        "/static/vendor/bootstrap-icons/bootstrap-icons.min.css",
+    ):
+        assert client.get(path).status_code == 200, path
+
+
+def test_seed_demo_is_idempotent():
+    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    users = User.objects.count()
+    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    assert User.objects.count() == users == 5
+    manager = User.objects.get(username="manager")
+    assert manager.has_role("Manager")
+    assert manager.check_password("smarketing-demo")
+
+
+def test_deploy_checks_are_clean_with_production_settings():
+    test_only = {"DJANGO_ALLOW_ASYNC_UNSAFE", "SECURE_SSL_REDIRECT", "SECURE_COOKIES", "DEBUG"}
+    env = {
+        **{key: value for key, value in os.environ.items() if key not in test_only},
+        "DJANGO_SETTINGS_MODULE": "smarketing.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": "x" * 30 + "production-like-secret-key-" + "y" * 30,
+        "ALLOWED_HOSTS": "smarketing.example.com",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
