@@ -75,3 +75,28 @@ class User(AbstractUser):
     @property
     def role_names(self) -> list[str]:
         return [role.value for role in Role if self.has_role(role)]
+
+
+class Notification(models.Model):
+    """An in-app notification (the bell); email copies go through Django's mailer."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.SlugField(max_length=40, help_text="e.g. lead_assigned, sla_warning")
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["user", "created_at"],
+                condition=models.Q(read_at__isnull=True),
+                name="notification_unread",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -1,0 +1,372 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from leads.lifecycle import STAGE_LABELS, Stage
+
+
+class Product(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    code = models.SlugField(max_length=40, unique=True)
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Campaign(models.Model):
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        PAID_SEARCH = "paid_search", "Paid search"
+        PAID_SOCIAL = "paid_social", "Paid social"
+        ORGANIC = "organic", "Organic / SEO"
+        WEBINAR = "webinar", "Webinar"
+        EVENT = "event", "Event"
+        CONTENT = "content", "Content / download"
+        REFERRAL = "referral", "Referral"
+        PARTNER = "partner", "Partner"
+        OTHER = "other", "Other"
+
+    name = models.CharField(max_length=160, unique=True)
+    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.OTHER)
+    source = models.SlugField(
+        max_length=60, help_text="Lead source this campaign reports under (e.g. webinar)."
+    )
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="campaigns"
+    )
+    cost = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    starts_on = models.DateField(null=True, blank=True)
+    ends_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_on", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True)
+                | Q(starts_on__isnull=True)
+                | Q(ends_on__gte=models.F("starts_on")),
+                name="campaign_ends_after_start",
+            ),
+            models.CheckConstraint(condition=Q(cost__gte=0), name="campaign_cost_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class QualificationDefinition(models.Model):
+    """One version of the agreed MQL or SQL rule (rules are `leads.scoring` JSON).
+
+    A version that has been active is never edited: a change is a new version.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        RETIRED = "retired", "Retired"
+
+    stage = models.CharField(max_length=10, choices=[(Stage.MQL, "MQL"), (Stage.SQL, "SQL")])
+    version = models.PositiveIntegerField()
+    name = models.CharField(max_length=160)
+    description = models.TextField(blank=True)
+    rules = models.JSONField(help_text="Fit rules, event points, threshold, hand-raisers.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    effective_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    activated_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["stage", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["stage", "version"], name="definition_stage_version"),
+            models.UniqueConstraint(
+                fields=["stage"],
+                condition=Q(status="active"),
+                name="one_active_definition_per_stage",
+            ),
+        ]
+        permissions = [("activate_qualificationdefinition", "Can activate a definition version")]
+
+    def __str__(self) -> str:
+        return f"{self.get_stage_display()} v{self.version}: {self.name}"
+
+
+class Lead(models.Model):
+    external_id = models.CharField(max_length=120, null=True, blank=True)
+    email = models.EmailField(max_length=254)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    title = models.CharField(max_length=200, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code.")
+    source = models.SlugField(max_length=60, blank=True)
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    persona = models.ForeignKey(
+        "personas.Persona", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_leads",
+    )
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    stage = models.CharField(max_length=16, choices=STAGE_LABELS.items(), default=Stage.LEAD)
+    score = models.IntegerField(default=0)
+    fit_score = models.IntegerField(default=0)
+    engagement_score = models.IntegerField(default=0)
+    score_details = models.JSONField(
+        default=dict, blank=True, help_text="Itemised explanation of the last scoring."
+    )
+    attributes = models.JSONField(default=dict, blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    stage_changed_at = models.DateTimeField(null=True, blank=True)
+    mql_at = models.DateTimeField(null=True, blank=True)
+    sql_at = models.DateTimeField(null=True, blank=True)
+    opportunity_at = models.DateTimeField(null=True, blank=True)
+    customer_at = models.DateTimeField(null=True, blank=True)
+    mql_definition = models.ForeignKey(
+        QualificationDefinition, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    sql_definition = models.ForeignKey(
+        QualificationDefinition, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=Q(external_id__isnull=False),
+                name="lead_external_id_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | Q(amount__gte=0), name="lead_amount_not_negative"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "stage"], name="lead_owner_stage"),
+            models.Index(fields=["stage", "created_at"], name="lead_stage_created"),
+            models.Index(fields=["email"], name="lead_email"),
+            models.Index(fields=["source", "created_at"], name="lead_source_created"),
+            models.Index(fields=["sql_at"], name="lead_sql_at"),
+            models.Index(fields=["customer_at"], name="lead_customer_at"),
+        ]
+
+    def __str__(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return f"{name} <{self.email}>" if name else self.email
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("leads:detail", args=[self.pk])
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class StageTransition(models.Model):
+    """A change of stage: the funnel's source of truth."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="transitions")
+    from_stage = models.CharField(max_length=16, choices=STAGE_LABELS.items())
+    to_stage = models.CharField(max_length=16, choices=STAGE_LABELS.items())
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=255, blank=True)
+    definition = models.ForeignKey(
+        QualificationDefinition,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="transitions",
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["lead", "at"], name="transition_lead_at"),
+            models.Index(fields=["to_stage", "at"], name="transition_to_stage_at"),
+            models.Index(fields=["at"], name="transition_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id}: {self.from_stage} → {self.to_stage} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class Event(models.Model):
+    """An engagement event (email open, webinar, demo request…): feeds scoring."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
+    type = models.SlugField(max_length=60)
+    occurred_at = models.DateTimeField()
+    properties = models.JSONField(default=dict, blank=True)
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [models.Index(fields=["lead", "occurred_at"], name="event_lead_occurred")]
+
+    def __str__(self) -> str:
+        return f"{self.type} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class ContactAttempt(models.Model):
+    """A human sales touch by the lead's owner (not an automated marketing email)."""
+
+    class Channel(models.TextChoices):
+        CALL = "call", "Call"
+        EMAIL = "email", "Email"
+        MEETING = "meeting", "Meeting"
+        SOCIAL = "social", "Social"
+        OTHER = "other", "Other"
+
+    class Outcome(models.TextChoices):
+        NO_ANSWER = "no_answer", "No answer"
+        LEFT_MESSAGE = "left_message", "Left message"
+        CONNECTED = "connected", "Connected"
+        MEETING_BOOKED = "meeting_booked", "Meeting booked"
+        BOUNCED = "bounced", "Bounced"
+        OTHER = "other", "Other"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="attempts")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="attempts"
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    occurred_at = models.DateTimeField()
+    note = models.TextField(blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [models.Index(fields=["lead", "occurred_at"], name="attempt_lead_occurred")]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} ({self.get_outcome_display()})"
+
+
+class SalesFeedback(models.Model):
+    class Reason(models.TextChoices):
+        BAD_FIT = "bad_fit", "Bad fit"
+        NOT_READY = "not_ready", "Not ready"
+        BAD_CONTACT_DATA = "bad_contact_data", "Bad contact data"
+        DUPLICATE = "duplicate", "Duplicate"
+        COMPETITOR = "competitor", "Competitor"
+        OTHER = "other", "Other"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="feedback")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    accepted = models.BooleanField()
+    rating = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    reason = models.CharField(max_length=20, choices=Reason.choices, blank=True)
+    comment = models.TextField(blank=True)
+    definition = models.ForeignKey(
+        QualificationDefinition,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="feedback",
+        help_text="The SQL definition version that qualified the lead.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__gte=1) & Q(rating__lte=5), name="feedback_rating_1_to_5"
+            ),
+            models.CheckConstraint(
+                condition=Q(accepted=True) | ~Q(reason=""), name="feedback_reject_has_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{'Accepted' if self.accepted else 'Rejected'} ({self.rating}/5)"
+
+
+class RoutingRule(models.Model):
+    """Routes handed-off leads to a sales team by product, territory or persona."""
+
+    name = models.CharField(max_length=120)
+    priority = models.PositiveIntegerField(default=100, help_text="Lower runs first.")
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.CASCADE)
+    countries = models.JSONField(
+        default=list, blank=True, help_text="ISO country codes; empty matches any country."
+    )
+    persona = models.ForeignKey("personas.Persona", null=True, blank=True, on_delete=models.CASCADE)
+    team = models.ForeignKey(
+        "accounts.Team", on_delete=models.CASCADE, related_name="routing_rules"
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["priority", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RoutingAssignment(models.Model):
+    """Audit of who got which lead and why (routing or manual reassign)."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="assignments")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    previous_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL)
+    rule = models.ForeignKey(RoutingRule, null=True, blank=True, on_delete=models.SET_NULL)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=255)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["lead", "at"], name="assignment_lead_at")]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} → {self.owner_id}: {self.reason}"

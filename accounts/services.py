@@ -1,0 +1,43 @@
+"""Writes for accounts: notifications to people (in-app bell plus email)."""
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Notification, User
+
+
+def notification_send(
+    *, users: Iterable[User], kind: str, title: str, body: str = "", url: str = "",
+    email: bool = True,
+) -> list[Notification]:
+    """Create one in-app notification per user and, after commit, email those with an address.
+
+    `url` is a path inside the app; emails carry it as text.
+    """
+    users = [user for user in users if user is not None]
+    notifications = Notification.objects.bulk_create(
+        [Notification(user=user, kind=kind, title=title, body=body, url=url) for user in users]
+    )
+    if email:
+        recipients = [user.email for user in users if user.email]
+
+        def _send() -> None:
+            text = body + (f"\n\n{url}" if url else "")
+            for recipient in recipients:
+                send_mail(title, text, settings.DEFAULT_FROM_EMAIL, [recipient], fail_silently=True)
+
+        if recipients:
+            transaction.on_commit(_send)
+    return notifications
+
+
+def notifications_mark_read(*, user: User, ids: Iterable[int] | None = None) -> int:
+    """Mark the user's notifications read (all unread ones when `ids` is None)."""
+    queryset = Notification.objects.filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        queryset = queryset.filter(id__in=list(ids))
+    return queryset.update(read_at=timezone.now())
