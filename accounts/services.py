@@ -1,5 +1,7 @@
 """Writes for accounts: notifications to people (in-app bell plus email)."""
 
+import logging
+import smtplib
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -9,9 +11,16 @@ from django.utils import timezone
 
 from accounts.models import Notification, User
 
+logger = logging.getLogger(__name__)
+
 
 def notification_send(
-    *, users: Iterable[User], kind: str, title: str, body: str = "", url: str = "",
+    *,
+    users: Iterable[User],
+    kind: str,
+    title: str,
+    body: str = "",
+    url: str = "",
     email: bool = True,
 ) -> list[Notification]:
     """Create one in-app notification per user and, after commit, email those with an address.
@@ -28,7 +37,11 @@ def notification_send(
         def _send() -> None:
             text = body + (f"\n\n{url}" if url else "")
             for recipient in recipients:
-                send_mail(title, text, settings.DEFAULT_FROM_EMAIL, [recipient], fail_silently=True)
+                try:
+                    send_mail(title, text, settings.DEFAULT_FROM_EMAIL, [recipient])
+                except (OSError, smtplib.SMTPException) as exc:
+                    # The in-app notification is the record; a mail outage must not fail it.
+                    logger.warning("notification email to %s failed: %s", recipient, exc)
 
         if recipients:
             transaction.on_commit(_send)

@@ -146,6 +146,9 @@ class Lead(models.Model):
     created_at = models.DateTimeField(db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     stage_changed_at = models.DateTimeField(null=True, blank=True)
+    handed_off_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the current sales episode was handed off."
+    )
     mql_at = models.DateTimeField(null=True, blank=True)
     sql_at = models.DateTimeField(null=True, blank=True)
     opportunity_at = models.DateTimeField(null=True, blank=True)

@@ -5,4 +5,5 @@ from leads import views
 app_name = "leads"
 urlpatterns = [
     path("", views.index, name="index"),
+    path("<int:pk>/", views.detail, name="detail"),
 ]

@@ -2,283 +2,773 @@
 
 import django.core.validators
 import django.db.models.deletion
-import leads.lifecycle
 from django.conf import settings
 from django.db import migrations, models
 
+import leads.lifecycle
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0002_notification'),
-        ('personas', '0001_initial'),
+        ("accounts", "0002_notification"),
+        ("personas", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Product',
+            name="Product",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, unique=True)),
-                ('code', models.SlugField(max_length=40, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('is_active', models.BooleanField(default=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, unique=True)),
+                ("code", models.SlugField(max_length=40, unique=True)),
+                ("description", models.TextField(blank=True)),
+                ("is_active", models.BooleanField(default=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Campaign',
+            name="Campaign",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=160, unique=True)),
-                ('channel', models.CharField(choices=[('email', 'Email'), ('paid_search', 'Paid search'), ('paid_social', 'Paid social'), ('organic', 'Organic / SEO'), ('webinar', 'Webinar'), ('event', 'Event'), ('content', 'Content / download'), ('referral', 'Referral'), ('partner', 'Partner'), ('other', 'Other')], default='other', max_length=20)),
-                ('source', models.SlugField(help_text='Lead source this campaign reports under (e.g. webinar).', max_length=60)),
-                ('cost', models.DecimalField(decimal_places=2, default=0, max_digits=12)),
-                ('starts_on', models.DateField(blank=True, null=True)),
-                ('ends_on', models.DateField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('product', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='campaigns', to='leads.product')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=160, unique=True)),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("email", "Email"),
+                            ("paid_search", "Paid search"),
+                            ("paid_social", "Paid social"),
+                            ("organic", "Organic / SEO"),
+                            ("webinar", "Webinar"),
+                            ("event", "Event"),
+                            ("content", "Content / download"),
+                            ("referral", "Referral"),
+                            ("partner", "Partner"),
+                            ("other", "Other"),
+                        ],
+                        default="other",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "source",
+                    models.SlugField(
+                        help_text="Lead source this campaign reports under (e.g. webinar).",
+                        max_length=60,
+                    ),
+                ),
+                ("cost", models.DecimalField(decimal_places=2, default=0, max_digits=12)),
+                ("starts_on", models.DateField(blank=True, null=True)),
+                ("ends_on", models.DateField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "product",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="campaigns",
+                        to="leads.product",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-starts_on', 'name'],
+                "ordering": ["-starts_on", "name"],
             },
         ),
         migrations.CreateModel(
-            name='QualificationDefinition',
+            name="QualificationDefinition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stage', models.CharField(choices=[(leads.lifecycle.Stage['MQL'], 'MQL'), (leads.lifecycle.Stage['SQL'], 'SQL')], max_length=10)),
-                ('version', models.PositiveIntegerField()),
-                ('name', models.CharField(max_length=160)),
-                ('description', models.TextField(blank=True)),
-                ('rules', models.JSONField(help_text='Fit rules, event points, threshold, hand-raisers.')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('active', 'Active'), ('retired', 'Retired')], default='draft', max_length=10)),
-                ('effective_at', models.DateTimeField(blank=True, null=True)),
-                ('activated_at', models.DateTimeField(blank=True, null=True)),
-                ('retired_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('activated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "stage",
+                    models.CharField(
+                        choices=[
+                            (leads.lifecycle.Stage["MQL"], "MQL"),
+                            (leads.lifecycle.Stage["SQL"], "SQL"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("version", models.PositiveIntegerField()),
+                ("name", models.CharField(max_length=160)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "rules",
+                    models.JSONField(help_text="Fit rules, event points, threshold, hand-raisers."),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("active", "Active"), ("retired", "Retired")],
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                ("effective_at", models.DateTimeField(blank=True, null=True)),
+                ("activated_at", models.DateTimeField(blank=True, null=True)),
+                ("retired_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "activated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['stage', '-version'],
-                'permissions': [('activate_qualificationdefinition', 'Can activate a definition version')],
+                "ordering": ["stage", "-version"],
+                "permissions": [
+                    ("activate_qualificationdefinition", "Can activate a definition version")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Lead',
+            name="Lead",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(blank=True, max_length=120, null=True)),
-                ('email', models.EmailField(max_length=254)),
-                ('first_name', models.CharField(blank=True, max_length=100)),
-                ('last_name', models.CharField(blank=True, max_length=100)),
-                ('company', models.CharField(blank=True, max_length=200)),
-                ('title', models.CharField(blank=True, max_length=200)),
-                ('phone', models.CharField(blank=True, max_length=40)),
-                ('country', models.CharField(blank=True, help_text='ISO 3166-1 alpha-2 code.', max_length=2)),
-                ('source', models.SlugField(blank=True, max_length=60)),
-                ('stage', models.CharField(choices=[(leads.lifecycle.Stage['LEAD'], 'Lead'), (leads.lifecycle.Stage['MQL'], 'MQL'), (leads.lifecycle.Stage['SQL'], 'SQL'), (leads.lifecycle.Stage['OPPORTUNITY'], 'Opportunity'), (leads.lifecycle.Stage['CUSTOMER'], 'Customer'), (leads.lifecycle.Stage['RECYCLED'], 'Recycled'), (leads.lifecycle.Stage['DISQUALIFIED'], 'Disqualified'), (leads.lifecycle.Stage['LOST'], 'Lost')], default=leads.lifecycle.Stage['LEAD'], max_length=16)),
-                ('score', models.IntegerField(default=0)),
-                ('fit_score', models.IntegerField(default=0)),
-                ('engagement_score', models.IntegerField(default=0)),
-                ('score_details', models.JSONField(blank=True, default=dict, help_text='Itemised explanation of the last scoring.')),
-                ('attributes', models.JSONField(blank=True, default=dict)),
-                ('amount', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True)),
-                ('created_at', models.DateTimeField(db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('stage_changed_at', models.DateTimeField(blank=True, null=True)),
-                ('mql_at', models.DateTimeField(blank=True, null=True)),
-                ('sql_at', models.DateTimeField(blank=True, null=True)),
-                ('opportunity_at', models.DateTimeField(blank=True, null=True)),
-                ('customer_at', models.DateTimeField(blank=True, null=True)),
-                ('campaign', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='leads', to='leads.campaign')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='owned_leads', to=settings.AUTH_USER_MODEL)),
-                ('persona', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='leads', to='personas.persona')),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='leads', to='accounts.team')),
-                ('product', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='leads', to='leads.product')),
-                ('mql_definition', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='leads.qualificationdefinition')),
-                ('sql_definition', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='leads.qualificationdefinition')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("external_id", models.CharField(blank=True, max_length=120, null=True)),
+                ("email", models.EmailField(max_length=254)),
+                ("first_name", models.CharField(blank=True, max_length=100)),
+                ("last_name", models.CharField(blank=True, max_length=100)),
+                ("company", models.CharField(blank=True, max_length=200)),
+                ("title", models.CharField(blank=True, max_length=200)),
+                ("phone", models.CharField(blank=True, max_length=40)),
+                (
+                    "country",
+                    models.CharField(
+                        blank=True, help_text="ISO 3166-1 alpha-2 code.", max_length=2
+                    ),
+                ),
+                ("source", models.SlugField(blank=True, max_length=60)),
+                (
+                    "stage",
+                    models.CharField(
+                        choices=[
+                            (leads.lifecycle.Stage["LEAD"], "Lead"),
+                            (leads.lifecycle.Stage["MQL"], "MQL"),
+                            (leads.lifecycle.Stage["SQL"], "SQL"),
+                            (leads.lifecycle.Stage["OPPORTUNITY"], "Opportunity"),
+                            (leads.lifecycle.Stage["CUSTOMER"], "Customer"),
+                            (leads.lifecycle.Stage["RECYCLED"], "Recycled"),
+                            (leads.lifecycle.Stage["DISQUALIFIED"], "Disqualified"),
+                            (leads.lifecycle.Stage["LOST"], "Lost"),
+                        ],
+                        default=leads.lifecycle.Stage["LEAD"],
+                        max_length=16,
+                    ),
+                ),
+                ("score", models.IntegerField(default=0)),
+                ("fit_score", models.IntegerField(default=0)),
+                ("engagement_score", models.IntegerField(default=0)),
+                (
+                    "score_details",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="Itemised explanation of the last scoring.",
+                    ),
+                ),
+                ("attributes", models.JSONField(blank=True, default=dict)),
+                (
+                    "amount",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True),
+                ),
+                ("created_at", models.DateTimeField(db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("stage_changed_at", models.DateTimeField(blank=True, null=True)),
+                ("mql_at", models.DateTimeField(blank=True, null=True)),
+                ("sql_at", models.DateTimeField(blank=True, null=True)),
+                ("opportunity_at", models.DateTimeField(blank=True, null=True)),
+                ("customer_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="leads",
+                        to="leads.campaign",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="owned_leads",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "persona",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="leads",
+                        to="personas.persona",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="leads",
+                        to="accounts.team",
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="leads",
+                        to="leads.product",
+                    ),
+                ),
+                (
+                    "mql_definition",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="leads.qualificationdefinition",
+                    ),
+                ),
+                (
+                    "sql_definition",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="leads.qualificationdefinition",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='RoutingRule',
+            name="RoutingRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120)),
-                ('priority', models.PositiveIntegerField(default=100, help_text='Lower runs first.')),
-                ('countries', models.JSONField(blank=True, default=list, help_text='ISO country codes; empty matches any country.')),
-                ('is_active', models.BooleanField(default=True)),
-                ('persona', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='personas.persona')),
-                ('product', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='leads.product')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='routing_rules', to='accounts.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "priority",
+                    models.PositiveIntegerField(default=100, help_text="Lower runs first."),
+                ),
+                (
+                    "countries",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="ISO country codes; empty matches any country.",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "persona",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="personas.persona",
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="leads.product",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="routing_rules",
+                        to="accounts.team",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['priority', 'id'],
+                "ordering": ["priority", "id"],
             },
         ),
         migrations.CreateModel(
-            name='RoutingAssignment',
+            name="RoutingAssignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(max_length=255)),
-                ('at', models.DateTimeField()),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('lead', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to='leads.lead')),
-                ('owner', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('previous_owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='accounts.team')),
-                ('rule', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='leads.routingrule')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reason", models.CharField(max_length=255)),
+                ("at", models.DateTimeField()),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="assignments",
+                        to="leads.lead",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "previous_owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="accounts.team",
+                    ),
+                ),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="leads.routingrule",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
+                "ordering": ["-at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='SalesFeedback',
+            name="SalesFeedback",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('accepted', models.BooleanField()),
-                ('rating', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(5)])),
-                ('reason', models.CharField(blank=True, choices=[('bad_fit', 'Bad fit'), ('not_ready', 'Not ready'), ('bad_contact_data', 'Bad contact data'), ('duplicate', 'Duplicate'), ('competitor', 'Competitor'), ('other', 'Other')], max_length=20)),
-                ('comment', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('author', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('definition', models.ForeignKey(blank=True, help_text='The SQL definition version that qualified the lead.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='feedback', to='leads.qualificationdefinition')),
-                ('lead', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='feedback', to='leads.lead')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("accepted", models.BooleanField()),
+                (
+                    "rating",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(5),
+                        ]
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("bad_fit", "Bad fit"),
+                            ("not_ready", "Not ready"),
+                            ("bad_contact_data", "Bad contact data"),
+                            ("duplicate", "Duplicate"),
+                            ("competitor", "Competitor"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("comment", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "definition",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The SQL definition version that qualified the lead.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="feedback",
+                        to="leads.qualificationdefinition",
+                    ),
+                ),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="feedback",
+                        to="leads.lead",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='StageTransition',
+            name="StageTransition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_stage', models.CharField(choices=[(leads.lifecycle.Stage['LEAD'], 'Lead'), (leads.lifecycle.Stage['MQL'], 'MQL'), (leads.lifecycle.Stage['SQL'], 'SQL'), (leads.lifecycle.Stage['OPPORTUNITY'], 'Opportunity'), (leads.lifecycle.Stage['CUSTOMER'], 'Customer'), (leads.lifecycle.Stage['RECYCLED'], 'Recycled'), (leads.lifecycle.Stage['DISQUALIFIED'], 'Disqualified'), (leads.lifecycle.Stage['LOST'], 'Lost')], max_length=16)),
-                ('to_stage', models.CharField(choices=[(leads.lifecycle.Stage['LEAD'], 'Lead'), (leads.lifecycle.Stage['MQL'], 'MQL'), (leads.lifecycle.Stage['SQL'], 'SQL'), (leads.lifecycle.Stage['OPPORTUNITY'], 'Opportunity'), (leads.lifecycle.Stage['CUSTOMER'], 'Customer'), (leads.lifecycle.Stage['RECYCLED'], 'Recycled'), (leads.lifecycle.Stage['DISQUALIFIED'], 'Disqualified'), (leads.lifecycle.Stage['LOST'], 'Lost')], max_length=16)),
-                ('at', models.DateTimeField()),
-                ('reason', models.CharField(blank=True, max_length=255)),
-                ('recorded_at', models.DateTimeField(auto_now_add=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('definition', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='transitions', to='leads.qualificationdefinition')),
-                ('lead', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='transitions', to='leads.lead')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "from_stage",
+                    models.CharField(
+                        choices=[
+                            (leads.lifecycle.Stage["LEAD"], "Lead"),
+                            (leads.lifecycle.Stage["MQL"], "MQL"),
+                            (leads.lifecycle.Stage["SQL"], "SQL"),
+                            (leads.lifecycle.Stage["OPPORTUNITY"], "Opportunity"),
+                            (leads.lifecycle.Stage["CUSTOMER"], "Customer"),
+                            (leads.lifecycle.Stage["RECYCLED"], "Recycled"),
+                            (leads.lifecycle.Stage["DISQUALIFIED"], "Disqualified"),
+                            (leads.lifecycle.Stage["LOST"], "Lost"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "to_stage",
+                    models.CharField(
+                        choices=[
+                            (leads.lifecycle.Stage["LEAD"], "Lead"),
+                            (leads.lifecycle.Stage["MQL"], "MQL"),
+                            (leads.lifecycle.Stage["SQL"], "SQL"),
+                            (leads.lifecycle.Stage["OPPORTUNITY"], "Opportunity"),
+                            (leads.lifecycle.Stage["CUSTOMER"], "Customer"),
+                            (leads.lifecycle.Stage["RECYCLED"], "Recycled"),
+                            (leads.lifecycle.Stage["DISQUALIFIED"], "Disqualified"),
+                            (leads.lifecycle.Stage["LOST"], "Lost"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                ("reason", models.CharField(blank=True, max_length=255)),
+                ("recorded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "definition",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="transitions",
+                        to="leads.qualificationdefinition",
+                    ),
+                ),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="transitions",
+                        to="leads.lead",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('type', models.SlugField(max_length=60)),
-                ('occurred_at', models.DateTimeField()),
-                ('properties', models.JSONField(blank=True, default=dict)),
-                ('recorded_at', models.DateTimeField(auto_now_add=True)),
-                ('campaign', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='events', to='leads.campaign')),
-                ('lead', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='leads.lead')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("type", models.SlugField(max_length=60)),
+                ("occurred_at", models.DateTimeField()),
+                ("properties", models.JSONField(blank=True, default=dict)),
+                ("recorded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="events",
+                        to="leads.campaign",
+                    ),
+                ),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="leads.lead",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['occurred_at', 'id'],
-                'indexes': [models.Index(fields=['lead', 'occurred_at'], name='event_lead_occurred')],
+                "ordering": ["occurred_at", "id"],
+                "indexes": [
+                    models.Index(fields=["lead", "occurred_at"], name="event_lead_occurred")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ContactAttempt',
+            name="ContactAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('call', 'Call'), ('email', 'Email'), ('meeting', 'Meeting'), ('social', 'Social'), ('other', 'Other')], max_length=10)),
-                ('outcome', models.CharField(choices=[('no_answer', 'No answer'), ('left_message', 'Left message'), ('connected', 'Connected'), ('meeting_booked', 'Meeting booked'), ('bounced', 'Bounced'), ('other', 'Other')], max_length=20)),
-                ('occurred_at', models.DateTimeField()),
-                ('note', models.TextField(blank=True)),
-                ('recorded_at', models.DateTimeField(auto_now_add=True)),
-                ('actor', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='attempts', to=settings.AUTH_USER_MODEL)),
-                ('lead', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempts', to='leads.lead')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("call", "Call"),
+                            ("email", "Email"),
+                            ("meeting", "Meeting"),
+                            ("social", "Social"),
+                            ("other", "Other"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("no_answer", "No answer"),
+                            ("left_message", "Left message"),
+                            ("connected", "Connected"),
+                            ("meeting_booked", "Meeting booked"),
+                            ("bounced", "Bounced"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField()),
+                ("note", models.TextField(blank=True)),
+                ("recorded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="attempts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attempts",
+                        to="leads.lead",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['occurred_at', 'id'],
-                'indexes': [models.Index(fields=['lead', 'occurred_at'], name='attempt_lead_occurred')],
+                "ordering": ["occurred_at", "id"],
+                "indexes": [
+                    models.Index(fields=["lead", "occurred_at"], name="attempt_lead_occurred")
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='campaign',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_on__isnull', True), ('starts_on__isnull', True), ('ends_on__gte', models.F('starts_on')), _connector='OR'), name='campaign_ends_after_start'),
+            model_name="campaign",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("ends_on__isnull", True),
+                    ("starts_on__isnull", True),
+                    ("ends_on__gte", models.F("starts_on")),
+                    _connector="OR",
+                ),
+                name="campaign_ends_after_start",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='campaign',
-            constraint=models.CheckConstraint(condition=models.Q(('cost__gte', 0)), name='campaign_cost_not_negative'),
+            model_name="campaign",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("cost__gte", 0)), name="campaign_cost_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='qualificationdefinition',
-            constraint=models.UniqueConstraint(fields=('stage', 'version'), name='definition_stage_version'),
+            model_name="qualificationdefinition",
+            constraint=models.UniqueConstraint(
+                fields=("stage", "version"), name="definition_stage_version"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='qualificationdefinition',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'active')), fields=('stage',), name='one_active_definition_per_stage'),
+            model_name="qualificationdefinition",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "active")),
+                fields=("stage",),
+                name="one_active_definition_per_stage",
+            ),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['owner', 'stage'], name='lead_owner_stage'),
+            model_name="lead",
+            index=models.Index(fields=["owner", "stage"], name="lead_owner_stage"),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['stage', 'created_at'], name='lead_stage_created'),
+            model_name="lead",
+            index=models.Index(fields=["stage", "created_at"], name="lead_stage_created"),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['email'], name='lead_email'),
+            model_name="lead",
+            index=models.Index(fields=["email"], name="lead_email"),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['source', 'created_at'], name='lead_source_created'),
+            model_name="lead",
+            index=models.Index(fields=["source", "created_at"], name="lead_source_created"),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['sql_at'], name='lead_sql_at'),
+            model_name="lead",
+            index=models.Index(fields=["sql_at"], name="lead_sql_at"),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['customer_at'], name='lead_customer_at'),
+            model_name="lead",
+            index=models.Index(fields=["customer_at"], name="lead_customer_at"),
         ),
         migrations.AddConstraint(
-            model_name='lead',
-            constraint=models.UniqueConstraint(condition=models.Q(('external_id__isnull', False)), fields=('external_id',), name='lead_external_id_unique'),
+            model_name="lead",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("external_id__isnull", False)),
+                fields=("external_id",),
+                name="lead_external_id_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='lead',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__isnull', True), ('amount__gte', 0), _connector='OR'), name='lead_amount_not_negative'),
+            model_name="lead",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__isnull", True), ("amount__gte", 0), _connector="OR"),
+                name="lead_amount_not_negative",
+            ),
         ),
         migrations.AddIndex(
-            model_name='routingassignment',
-            index=models.Index(fields=['lead', 'at'], name='assignment_lead_at'),
+            model_name="routingassignment",
+            index=models.Index(fields=["lead", "at"], name="assignment_lead_at"),
         ),
         migrations.AddConstraint(
-            model_name='salesfeedback',
-            constraint=models.CheckConstraint(condition=models.Q(('rating__gte', 1), ('rating__lte', 5)), name='feedback_rating_1_to_5'),
+            model_name="salesfeedback",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("rating__gte", 1), ("rating__lte", 5)),
+                name="feedback_rating_1_to_5",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='salesfeedback',
-            constraint=models.CheckConstraint(condition=models.Q(('accepted', True), models.Q(('reason', ''), _negated=True), _connector='OR'), name='feedback_reject_has_reason'),
+            model_name="salesfeedback",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("accepted", True), models.Q(("reason", ""), _negated=True), _connector="OR"
+                ),
+                name="feedback_reject_has_reason",
+            ),
         ),
         migrations.AddIndex(
-            model_name='stagetransition',
-            index=models.Index(fields=['lead', 'at'], name='transition_lead_at'),
+            model_name="stagetransition",
+            index=models.Index(fields=["lead", "at"], name="transition_lead_at"),
         ),
         migrations.AddIndex(
-            model_name='stagetransition',
-            index=models.Index(fields=['to_stage', 'at'], name='transition_to_stage_at'),
+            model_name="stagetransition",
+            index=models.Index(fields=["to_stage", "at"], name="transition_to_stage_at"),
         ),
         migrations.AddIndex(
-            model_name='stagetransition',
-            index=models.Index(fields=['at'], name='transition_at'),
+            model_name="stagetransition",
+            index=models.Index(fields=["at"], name="transition_at"),
         ),
     ]
