@@ -373,3 +373,60 @@ class RoutingAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lead_id} → {self.owner_id}: {self.reason}"
+
+
+class LeadImport(models.Model):
+    """A CSV file of leads being imported: its column mapping, progress and rejected rows.
+
+    The decoded text is kept on the row (the web and the worker may not share a disk). The
+    import runs in batches; `processed_rows` counts the data rows already handled, so a run
+    that is interrupted resumes after the last committed batch.
+    """
+
+    class Status(models.TextChoices):
+        MAPPING = "mapping", "Waiting for the column mapping"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    file_name = models.CharField(max_length=255)
+    content = models.TextField(help_text="The file's text, decoded from UTF-8.")
+    delimiter = models.CharField(max_length=1, default=",")
+    header = models.JSONField(default=list, blank=True, help_text="The CSV's column titles.")
+    mapping = models.JSONField(
+        default=dict, blank=True, help_text="Column position → lead field, or 'attributes'."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.MAPPING)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    rejected_count = models.PositiveIntegerField(default=0)
+    error_report = models.TextField(
+        blank=True, help_text="CSV lines of the rejected rows with their messages (no header)."
+    )
+    message = models.TextField(blank=True, help_text="Why the import failed, if it did.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("leads:import_detail", args=[self.pk])
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.status == self.Status.DONE else 0
+        return min(100, round(100 * self.processed_rows / self.total_rows))
