@@ -430,3 +430,20 @@ def _percent(value: Fraction) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return f"{text}%"
+
+
+def conversion_rate(
+    reached: int, converted: int, *, places: int = MEASURED_RATE_PLACES
+) -> Decimal | None:
+    """``converted / reached`` rounded half up to ``places`` decimals; ``None`` when reached is 0.
+
+    The measured rate between two stages: of the leads that reached the first stage in a
+    window, the share that went on to reach the second (so it cannot exceed 1 unless the data
+    is inconsistent). Raises ``ValueError`` for counts that are not non-negative ints.
+    """
+    for value in (reached, converted):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"counts must be non-negative ints, got {value!r}")
+    if reached == 0:
+        return None
+    return _round_fraction(Fraction(converted, reached), Decimal(1).scaleb(-places))

@@ -265,6 +265,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "heartbeat": {"task": "smarketing.tasks.heartbeat", "schedule": timedelta(minutes=1)},
+    "goal-progress-measure": {
+        "task": "goals.tasks.goal_progress_measure",
+        "schedule": timedelta(hours=1),
+    },
 }
 # Apps add their periodic jobs here, so every schedule is read in one place.
 

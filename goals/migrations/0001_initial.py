@@ -7,165 +7,498 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('leads', '0002_lead_handed_off_at'),
+        ("leads", "0002_lead_handed_off_at"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='KeyResult',
+            name="KeyResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('kind', models.CharField(choices=[('measured', 'Measured from the data'), ('manual', 'Manual check-ins')], default='measured', max_length=10)),
-                ('metric', models.CharField(blank=True, choices=[('revenue_won', 'Revenue won'), ('customers_won', 'Customers won'), ('opportunities', 'Opportunities'), ('sqls', 'SQLs'), ('mqls', 'MQLs'), ('leads', 'Leads'), ('first_touch_sla_met_rate', 'First-touch SLA met rate'), ('conversion_rate', 'Stage-to-stage conversion rate')], max_length=32)),
-                ('from_stage', models.CharField(blank=True, choices=[('lead', 'Lead'), ('mql', 'MQL'), ('sql', 'SQL'), ('opportunity', 'Opportunity'), ('customer', 'Customer')], max_length=16)),
-                ('to_stage', models.CharField(blank=True, choices=[('lead', 'Lead'), ('mql', 'MQL'), ('sql', 'SQL'), ('opportunity', 'Opportunity'), ('customer', 'Customer')], max_length=16)),
-                ('start_value', models.DecimalField(decimal_places=4, default=0, max_digits=14)),
-                ('target_value', models.DecimalField(decimal_places=4, max_digits=14)),
-                ('current_value', models.DecimalField(blank=True, decimal_places=4, max_digits=16, null=True)),
-                ('measured_at', models.DateTimeField(blank=True, null=True)),
-                ('position', models.PositiveSmallIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("measured", "Measured from the data"),
+                            ("manual", "Manual check-ins"),
+                        ],
+                        default="measured",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "metric",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("revenue_won", "Revenue won"),
+                            ("customers_won", "Customers won"),
+                            ("opportunities", "Opportunities"),
+                            ("sqls", "SQLs"),
+                            ("mqls", "MQLs"),
+                            ("leads", "Leads"),
+                            ("first_touch_sla_met_rate", "First-touch SLA met rate"),
+                            ("conversion_rate", "Stage-to-stage conversion rate"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "from_stage",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("lead", "Lead"),
+                            ("mql", "MQL"),
+                            ("sql", "SQL"),
+                            ("opportunity", "Opportunity"),
+                            ("customer", "Customer"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "to_stage",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("lead", "Lead"),
+                            ("mql", "MQL"),
+                            ("sql", "SQL"),
+                            ("opportunity", "Opportunity"),
+                            ("customer", "Customer"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("start_value", models.DecimalField(decimal_places=4, default=0, max_digits=14)),
+                ("target_value", models.DecimalField(decimal_places=4, max_digits=14)),
+                (
+                    "current_value",
+                    models.DecimalField(blank=True, decimal_places=4, max_digits=16, null=True),
+                ),
+                ("measured_at", models.DateTimeField(blank=True, null=True)),
+                ("position", models.PositiveSmallIntegerField(default=0)),
             ],
             options={
-                'ordering': ['objective', 'position', 'id'],
+                "ordering": ["objective", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='CheckIn',
+            name="CheckIn",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('value', models.DecimalField(decimal_places=4, max_digits=14)),
-                ('note', models.TextField(blank=True)),
-                ('at', models.DateTimeField()),
-                ('author', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('key_result', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='check_ins', to='goals.keyresult')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("value", models.DecimalField(decimal_places=4, max_digits=14)),
+                ("note", models.TextField(blank=True)),
+                ("at", models.DateTimeField()),
+                (
+                    "author",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "key_result",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="check_ins",
+                        to="goals.keyresult",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
+                "ordering": ["-at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Objective',
+            name="Objective",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('year', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(2000)])),
-                ('quarter', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(4)])),
-                ('owner_team', models.CharField(choices=[('marketing', 'Marketing'), ('sales', 'Sales'), ('shared', 'Shared')], max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "year",
+                    models.PositiveSmallIntegerField(
+                        validators=[django.core.validators.MinValueValidator(2000)]
+                    ),
+                ),
+                (
+                    "quarter",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(4),
+                        ]
+                    ),
+                ),
+                (
+                    "owner_team",
+                    models.CharField(
+                        choices=[
+                            ("marketing", "Marketing"),
+                            ("sales", "Sales"),
+                            ("shared", "Shared"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-year', '-quarter', 'owner_team', 'title'],
+                "ordering": ["-year", "-quarter", "owner_team", "title"],
             },
         ),
         migrations.AddField(
-            model_name='keyresult',
-            name='objective',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='key_results', to='goals.objective'),
+            model_name="keyresult",
+            name="objective",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="key_results",
+                to="goals.objective",
+            ),
         ),
         migrations.CreateModel(
-            name='RevenuePlan',
+            name="RevenuePlan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=160)),
-                ('period_start', models.DateField(help_text='First month of the plan (its first day).')),
-                ('months', models.PositiveSmallIntegerField(default=1, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(36)])),
-                ('revenue_target', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('average_deal_size', models.DecimalField(blank=True, decimal_places=2, help_text='Typed in; used when the deal size source is typed, or as the fallback.', max_digits=14, null=True)),
-                ('deal_size_source', models.CharField(choices=[('typed', 'Typed in'), ('measured', 'Measured')], default='typed', max_length=10)),
-                ('lead_to_mql_rate', models.DecimalField(blank=True, decimal_places=4, max_digits=6, null=True)),
-                ('mql_to_sql_rate', models.DecimalField(blank=True, decimal_places=4, max_digits=6, null=True)),
-                ('sql_to_opportunity_rate', models.DecimalField(blank=True, decimal_places=4, max_digits=6, null=True)),
-                ('opportunity_to_customer_rate', models.DecimalField(blank=True, decimal_places=4, max_digits=6, null=True)),
-                ('rates_source', models.CharField(choices=[('typed', 'Typed in'), ('measured', 'Measured')], default='typed', max_length=10)),
-                ('lookback_days', models.PositiveSmallIntegerField(default=180, help_text='Window measured rates and deal size are taken from.', validators=[django.core.validators.MinValueValidator(7), django.core.validators.MaxValueValidator(730)])),
-                ('computed', models.JSONField(blank=True, default=dict)),
-                ('computed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=160)),
+                (
+                    "period_start",
+                    models.DateField(help_text="First month of the plan (its first day)."),
+                ),
+                (
+                    "months",
+                    models.PositiveSmallIntegerField(
+                        default=1,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(36),
+                        ],
+                    ),
+                ),
+                ("revenue_target", models.DecimalField(decimal_places=2, max_digits=14)),
+                (
+                    "average_deal_size",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        help_text="Typed in; used when the deal size source is typed, or as the fallback.",
+                        max_digits=14,
+                        null=True,
+                    ),
+                ),
+                (
+                    "deal_size_source",
+                    models.CharField(
+                        choices=[("typed", "Typed in"), ("measured", "Measured")],
+                        default="typed",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "lead_to_mql_rate",
+                    models.DecimalField(blank=True, decimal_places=4, max_digits=6, null=True),
+                ),
+                (
+                    "mql_to_sql_rate",
+                    models.DecimalField(blank=True, decimal_places=4, max_digits=6, null=True),
+                ),
+                (
+                    "sql_to_opportunity_rate",
+                    models.DecimalField(blank=True, decimal_places=4, max_digits=6, null=True),
+                ),
+                (
+                    "opportunity_to_customer_rate",
+                    models.DecimalField(blank=True, decimal_places=4, max_digits=6, null=True),
+                ),
+                (
+                    "rates_source",
+                    models.CharField(
+                        choices=[("typed", "Typed in"), ("measured", "Measured")],
+                        default="typed",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "lookback_days",
+                    models.PositiveSmallIntegerField(
+                        default=180,
+                        help_text="Window measured rates and deal size are taken from.",
+                        validators=[
+                            django.core.validators.MinValueValidator(7),
+                            django.core.validators.MaxValueValidator(730),
+                        ],
+                    ),
+                ),
+                ("computed", models.JSONField(blank=True, default=dict)),
+                ("computed_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-period_start', 'name'],
+                "ordering": ["-period_start", "name"],
             },
         ),
         migrations.CreateModel(
-            name='PlanProductShare',
+            name="PlanProductShare",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('share', models.DecimalField(decimal_places=4, max_digits=5)),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='leads.product')),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='product_shares', to='goals.revenueplan')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("share", models.DecimalField(decimal_places=4, max_digits=5)),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="leads.product",
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="product_shares",
+                        to="goals.revenueplan",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['plan', 'product__name'],
+                "ordering": ["plan", "product__name"],
             },
         ),
         migrations.CreateModel(
-            name='Goal',
+            name="Goal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=160)),
-                ('description', models.TextField()),
-                ('metric', models.CharField(choices=[('revenue_won', 'Revenue won'), ('customers_won', 'Customers won'), ('opportunities', 'Opportunities'), ('sqls', 'SQLs'), ('mqls', 'MQLs'), ('leads', 'Leads'), ('first_touch_sla_met_rate', 'First-touch SLA met rate'), ('conversion_rate', 'Stage-to-stage conversion rate')], max_length=32)),
-                ('from_stage', models.CharField(blank=True, choices=[('lead', 'Lead'), ('mql', 'MQL'), ('sql', 'SQL'), ('opportunity', 'Opportunity'), ('customer', 'Customer')], help_text='For a conversion rate: the stage leads reached first.', max_length=16)),
-                ('to_stage', models.CharField(blank=True, choices=[('lead', 'Lead'), ('mql', 'MQL'), ('sql', 'SQL'), ('opportunity', 'Opportunity'), ('customer', 'Customer')], help_text='For a conversion rate: the stage they should go on to reach.', max_length=16)),
-                ('target_value', models.DecimalField(decimal_places=4, help_text='Rates are fractions: 0.25 is 25%.', max_digits=14)),
-                ('baseline_value', models.DecimalField(decimal_places=4, help_text='Where we stand today (or last period).', max_digits=14)),
-                ('rationale', models.TextField(help_text='Why this target is attainable and realistic.')),
-                ('last_period_value', models.DecimalField(blank=True, decimal_places=4, help_text='The metric measured over the comparable period just before the start.', max_digits=16, null=True)),
-                ('start', models.DateField()),
-                ('end', models.DateField()),
-                ('owner_team', models.CharField(choices=[('marketing', 'Marketing'), ('sales', 'Sales'), ('shared', 'Shared')], max_length=10)),
-                ('measured_value', models.DecimalField(blank=True, decimal_places=4, max_digits=16, null=True)),
-                ('measured_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('revenue_plan', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='goals', to='goals.revenueplan')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=160)),
+                ("description", models.TextField()),
+                (
+                    "metric",
+                    models.CharField(
+                        choices=[
+                            ("revenue_won", "Revenue won"),
+                            ("customers_won", "Customers won"),
+                            ("opportunities", "Opportunities"),
+                            ("sqls", "SQLs"),
+                            ("mqls", "MQLs"),
+                            ("leads", "Leads"),
+                            ("first_touch_sla_met_rate", "First-touch SLA met rate"),
+                            ("conversion_rate", "Stage-to-stage conversion rate"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "from_stage",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("lead", "Lead"),
+                            ("mql", "MQL"),
+                            ("sql", "SQL"),
+                            ("opportunity", "Opportunity"),
+                            ("customer", "Customer"),
+                        ],
+                        help_text="For a conversion rate: the stage leads reached first.",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "to_stage",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("lead", "Lead"),
+                            ("mql", "MQL"),
+                            ("sql", "SQL"),
+                            ("opportunity", "Opportunity"),
+                            ("customer", "Customer"),
+                        ],
+                        help_text="For a conversion rate: the stage they should go on to reach.",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "target_value",
+                    models.DecimalField(
+                        decimal_places=4,
+                        help_text="Rates are fractions: 0.25 is 25%.",
+                        max_digits=14,
+                    ),
+                ),
+                (
+                    "baseline_value",
+                    models.DecimalField(
+                        decimal_places=4,
+                        help_text="Where we stand today (or last period).",
+                        max_digits=14,
+                    ),
+                ),
+                (
+                    "rationale",
+                    models.TextField(help_text="Why this target is attainable and realistic."),
+                ),
+                (
+                    "last_period_value",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        help_text="The metric measured over the comparable period just before the start.",
+                        max_digits=16,
+                        null=True,
+                    ),
+                ),
+                ("start", models.DateField()),
+                ("end", models.DateField()),
+                (
+                    "owner_team",
+                    models.CharField(
+                        choices=[
+                            ("marketing", "Marketing"),
+                            ("sales", "Sales"),
+                            ("shared", "Shared"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "measured_value",
+                    models.DecimalField(blank=True, decimal_places=4, max_digits=16, null=True),
+                ),
+                ("measured_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "revenue_plan",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="goals",
+                        to="goals.revenueplan",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-end', 'title'],
-                'permissions': [('manage_marketing_goals', 'Can create and edit marketing goals'), ('manage_sales_goals', 'Can create and edit sales goals')],
+                "ordering": ["-end", "title"],
+                "permissions": [
+                    ("manage_marketing_goals", "Can create and edit marketing goals"),
+                    ("manage_sales_goals", "Can create and edit sales goals"),
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='objective',
-            index=models.Index(fields=['year', 'quarter'], name='objective_quarter'),
+            model_name="objective",
+            index=models.Index(fields=["year", "quarter"], name="objective_quarter"),
         ),
         migrations.AddConstraint(
-            model_name='objective',
-            constraint=models.CheckConstraint(condition=models.Q(('quarter__gte', 1), ('quarter__lte', 4)), name='objective_quarter_1_to_4'),
+            model_name="objective",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quarter__gte", 1), ("quarter__lte", 4)),
+                name="objective_quarter_1_to_4",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='revenueplan',
-            constraint=models.CheckConstraint(condition=models.Q(('revenue_target__gt', 0)), name='plan_revenue_target_positive'),
+            model_name="revenueplan",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("revenue_target__gt", 0)), name="plan_revenue_target_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='planproductshare',
-            constraint=models.UniqueConstraint(fields=('plan', 'product'), name='plan_product_once'),
+            model_name="planproductshare",
+            constraint=models.UniqueConstraint(
+                fields=("plan", "product"), name="plan_product_once"
+            ),
         ),
         migrations.AddIndex(
-            model_name='goal',
-            index=models.Index(fields=['end'], name='goal_end'),
+            model_name="goal",
+            index=models.Index(fields=["end"], name="goal_end"),
         ),
         migrations.AddConstraint(
-            model_name='goal',
-            constraint=models.CheckConstraint(condition=models.Q(('end__gt', models.F('start'))), name='goal_ends_after_start'),
+            model_name="goal",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("end__gt", models.F("start"))), name="goal_ends_after_start"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='goal',
-            constraint=models.CheckConstraint(condition=models.Q(('target_value__gte', 0)), name='goal_target_not_negative'),
+            model_name="goal",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("target_value__gte", 0)), name="goal_target_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='goal',
-            constraint=models.UniqueConstraint(condition=models.Q(('revenue_plan__isnull', False)), fields=('revenue_plan', 'metric'), name='one_goal_per_plan_metric'),
+            model_name="goal",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("revenue_plan__isnull", False)),
+                fields=("revenue_plan", "metric"),
+                name="one_goal_per_plan_metric",
+            ),
         ),
     ]

@@ -6,47 +6,125 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('personas', '0001_initial'),
+        ("personas", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Interview',
+            name="Interview",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('interviewed_on', models.DateField(verbose_name='date')),
-                ('interviewee', models.CharField(help_text='Who was interviewed (name, role, company).', max_length=200)),
-                ('trigger', models.TextField(blank=True, help_text='What conditions made them look for a solution like ours?', verbose_name='what triggered the search')),
-                ('expectations_met', models.TextField(blank=True, help_text='Have we lived up to their expectations?', verbose_name='were expectations met')),
-                ('information_sources', models.TextField(blank=True, help_text='Which sources do they use when making decisions?', verbose_name='where they get information')),
-                ('demographics', models.TextField(blank=True, help_text='Role, seniority, company size, industry, region…')),
-                ('notes', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('interviewer', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('persona', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='interviews', to='personas.persona')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("interviewed_on", models.DateField(verbose_name="date")),
+                (
+                    "interviewee",
+                    models.CharField(
+                        help_text="Who was interviewed (name, role, company).", max_length=200
+                    ),
+                ),
+                (
+                    "trigger",
+                    models.TextField(
+                        blank=True,
+                        help_text="What conditions made them look for a solution like ours?",
+                        verbose_name="what triggered the search",
+                    ),
+                ),
+                (
+                    "expectations_met",
+                    models.TextField(
+                        blank=True,
+                        help_text="Have we lived up to their expectations?",
+                        verbose_name="were expectations met",
+                    ),
+                ),
+                (
+                    "information_sources",
+                    models.TextField(
+                        blank=True,
+                        help_text="Which sources do they use when making decisions?",
+                        verbose_name="where they get information",
+                    ),
+                ),
+                (
+                    "demographics",
+                    models.TextField(
+                        blank=True, help_text="Role, seniority, company size, industry, region…"
+                    ),
+                ),
+                ("notes", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "interviewer",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "persona",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="interviews",
+                        to="personas.persona",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-interviewed_on', '-id'],
-                'indexes': [models.Index(fields=['persona', 'interviewed_on'], name='interview_persona_on')],
+                "ordering": ["-interviewed_on", "-id"],
+                "indexes": [
+                    models.Index(fields=["persona", "interviewed_on"], name="interview_persona_on")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='JourneyStage',
+            name="JourneyStage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stage', models.CharField(choices=[('awareness', 'Awareness'), ('consideration', 'Consideration'), ('decision', 'Decision')], max_length=16)),
-                ('questions', models.TextField(blank=True, verbose_name='questions they ask')),
-                ('content_offers', models.TextField(blank=True, verbose_name='content and offers')),
-                ('channels', models.TextField(blank=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('persona', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='journey', to='personas.persona')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "stage",
+                    models.CharField(
+                        choices=[
+                            ("awareness", "Awareness"),
+                            ("consideration", "Consideration"),
+                            ("decision", "Decision"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("questions", models.TextField(blank=True, verbose_name="questions they ask")),
+                ("content_offers", models.TextField(blank=True, verbose_name="content and offers")),
+                ("channels", models.TextField(blank=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "persona",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="journey",
+                        to="personas.persona",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['persona', 'stage'],
-                'constraints': [models.UniqueConstraint(fields=('persona', 'stage'), name='journey_stage_per_persona')],
+                "ordering": ["persona", "stage"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("persona", "stage"), name="journey_stage_per_persona"
+                    )
+                ],
             },
         ),
     ]
