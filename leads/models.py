@@ -430,3 +430,52 @@ class LeadImport(models.Model):
         if not self.total_rows:
             return 100 if self.status == self.Status.DONE else 0
         return min(100, round(100 * self.processed_rows / self.total_rows))
+
+
+class RescoreRun(models.Model):
+    """Bulk rescoring of open leads after a definition version was activated.
+
+    The task processes open leads in primary-key order; `cursor` is the last lead id done, so
+    a re-run (retry, second worker) resumes where the last committed batch ended.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        FINISHED = "finished", "Finished"
+        SUPERSEDED = "superseded", "Superseded by a newer version"
+        FAILED = "failed", "Failed"
+
+    definition = models.ForeignKey(
+        QualificationDefinition, on_delete=models.CASCADE, related_name="rescore_runs"
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    total = models.PositiveIntegerField(default=0, help_text="Open leads when the run started.")
+    processed = models.PositiveIntegerField(default=0)
+    qualified = models.PositiveIntegerField(default=0, help_text="Leads moved to a stage.")
+    cursor = models.BigIntegerField(default=0, help_text="Last lead id processed.")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Rescoring for {self.definition}: {self.get_status_display()}"
+
+    @property
+    def is_done(self) -> bool:
+        return self.status in (self.Status.FINISHED, self.Status.SUPERSEDED, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.FINISHED:
+            return 100
+        if not self.total:
+            return 0
+        return min(100, self.processed * 100 // self.total)
