@@ -5,4 +5,8 @@ from accounts import views
 app_name = "accounts"
 urlpatterns = [
     path("profile/", views.profile, name="profile"),
+    path("notifications/", views.notification_list, name="notifications"),
+    path("notifications/menu/", views.notification_menu, name="notifications_menu"),
+    path("notifications/read/", views.notifications_read, name="notifications_read"),
+    path("notifications/<int:pk>/open/", views.notification_open, name="notification_open"),
 ]
