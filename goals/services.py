@@ -477,16 +477,6 @@ def revenue_plan_create_goals(
     return goals
 
 
-def sla_agreement_model():
-    """The SLA app's agreement model and its marketing commitment model, when they exist."""
-    from django.apps import apps
-
-    try:
-        return apps.get_model("sla", "SLAAgreement"), apps.get_model("sla", "MarketingCommitment")
-    except LookupError:
-        return None
-
-
 # --- OKRs -----------------------------------------------------------------------------------
 
 KEY_RESULT_FIELDS = (

@@ -70,8 +70,10 @@ def _contributors_prefetch() -> Prefetch:
 
 
 def persona_list(*, status: str | None = None):
-    queryset = Persona.objects.annotate(interview_count=Count("interviews")).prefetch_related(
-        _contributors_prefetch()
+    queryset = (
+        Persona.objects.annotate(interview_count=Count("interviews"))
+        .prefetch_related(_contributors_prefetch())
+        .order_by("name")
     )
     if status:
         queryset = queryset.filter(status=status)
