@@ -1,4 +1,4 @@
-"""Writes on leads with side effects: stage transitions, assignment and hand-off, attempts.
+"""Manual moves: stage transitions, assignment and hand-off, contact attempts.
 
 Every function is keyword-only, atomic, reads the clock once, and sends its domain signal
 after commit (leads/signals.py). Refusals are `DomainError`s, which the API maps to 400s.

@@ -1,0 +1,216 @@
+"""Qualification definition versions: drafts, activation, and bulk rescoring of open leads."""
+
+import logging
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from accounts.models import User
+from leads import scoring
+from leads.lifecycle import Stage
+from leads.models import Lead, QualificationDefinition, RescoreRun
+from leads.qualification import OPEN_STAGES, Names, active_definitions, events_by_lead
+from leads.services.qualify import leads_qualify
+from smarketing.api_support import DomainError
+
+logger = logging.getLogger(__name__)
+
+RESCORE_BATCH_SIZE = 2000
+Status = QualificationDefinition.Status
+
+
+def _clean_rules(stage: str, rules: object) -> dict:
+    """Validate rules with `leads.scoring` and return their canonical JSON."""
+    if isinstance(rules, dict) and "stage" not in rules:
+        rules = {**rules, "stage": stage}
+    errors = scoring.validate_definition(rules)
+    if errors:
+        raise _rules_error(errors)
+    if rules["stage"] != stage:
+        raise DomainError(
+            f"These rules are for “{rules['stage']}”, the definition for “{stage}”.",
+            field="rules",
+        )
+    return scoring.Definition.from_dict(rules).to_dict()
+
+
+def _rules_error(errors: dict[str, list[str]]) -> DomainError:
+    summary = "; ".join(f"{path}: {' '.join(messages)}" for path, messages in errors.items())
+    return DomainError(f"The rules are not a valid definition. {summary}", field="rules")
+
+
+def definition_create(
+    *, stage: str, name: str, rules: dict, description: str = "", actor: User | None
+) -> QualificationDefinition:
+    """A new draft version of the `stage` definition (version = last + 1)."""
+    if stage not in (Stage.MQL, Stage.SQL):
+        raise DomainError("A definition is for “mql” or “sql”.", field="stage")
+    if not isinstance(name, str) or not name.strip():
+        raise DomainError("Give the version a name.", field="name")
+    rules = _clean_rules(stage, rules)
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                # Locks the stage's latest row: two drafts created at once get two versions.
+                latest = (
+                    QualificationDefinition.objects.select_for_update()
+                    .filter(stage=stage)
+                    .order_by("-version")
+                    .first()
+                )
+                return QualificationDefinition.objects.create(
+                    stage=stage,
+                    version=(latest.version if latest else 0) + 1,
+                    name=name.strip(),
+                    description=description or "",
+                    rules=rules,
+                    created_by=actor,
+                )
+        except IntegrityError:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def definition_update(
+    *,
+    definition: QualificationDefinition,
+    name: str | None = None,
+    description: str | None = None,
+    rules: dict | None = None,
+) -> QualificationDefinition:
+    """Edit a draft. A version that is or was active is never edited."""
+    with transaction.atomic():
+        locked = QualificationDefinition.objects.select_for_update().get(pk=definition.pk)
+        if locked.status != Status.DRAFT:
+            raise DomainError(
+                f"Version {locked.version} is {locked.get_status_display().lower()} and cannot "
+                "be edited: create a new version."
+            )
+        if name is not None:
+            if not name.strip():
+                raise DomainError("Give the version a name.", field="name")
+            locked.name = name.strip()
+        if description is not None:
+            locked.description = description
+        if rules is not None:
+            locked.rules = _clean_rules(locked.stage, rules)
+        locked.save(update_fields=["name", "description", "rules"])
+    return locked
+
+
+def definition_activate(
+    *, definition: QualificationDefinition, actor: User | None, now: datetime | None = None
+) -> RescoreRun:
+    """Make a draft the active version of its stage (callers check the manager permission).
+
+    Retires the previous active version, sets `effective_at`, and rescores open leads in
+    bulk after commit (`leads.tasks.definitions_rescore`). Returns the run to follow.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        rows = list(
+            QualificationDefinition.objects.select_for_update()
+            .filter(stage=definition.stage)
+            .order_by("id")
+        )
+        locked = next(row for row in rows if row.pk == definition.pk)
+        if locked.status == Status.ACTIVE:
+            raise DomainError(f"Version {locked.version} is already active.")
+        if locked.status == Status.RETIRED:
+            raise DomainError(
+                f"Version {locked.version} is retired; to use its rules again, create a new "
+                "version from them."
+            )
+        for row in rows:
+            if row.status == Status.ACTIVE:
+                row.status = Status.RETIRED
+                row.retired_at = now
+                row.save(update_fields=["status", "retired_at"])
+        locked.status = Status.ACTIVE
+        locked.effective_at = now
+        locked.activated_at = now
+        locked.activated_by = actor
+        locked.save(update_fields=["status", "effective_at", "activated_at", "activated_by"])
+        RescoreRun.objects.filter(
+            definition__stage=locked.stage,
+            status__in=[RescoreRun.Status.PENDING, RescoreRun.Status.RUNNING],
+        ).update(status=RescoreRun.Status.SUPERSEDED, finished_at=now)
+        run = RescoreRun.objects.create(
+            definition=locked,
+            total=Lead.objects.filter(stage__in=OPEN_STAGES).count(),
+            requested_by=actor,
+        )
+
+        def _enqueue() -> None:
+            from leads.tasks import definitions_rescore
+
+            definitions_rescore.delay(run.pk)
+
+        transaction.on_commit(_enqueue)
+    definition.refresh_from_db()
+    return run
+
+
+def rescore_run_batch(*, run_id: int, batch_size: int = RESCORE_BATCH_SIZE) -> RescoreRun:
+    """Rescore the next batch of open leads of a run; returns the run as committed.
+
+    One transaction per batch: the run row is locked, the batch is the open leads after the
+    run's cursor in primary-key order (locked too), and the cursor moves with the batch's
+    results, so a batch is applied exactly once even with retries or two workers. The
+    number of queries per batch does not depend on the batch size.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        run = RescoreRun.objects.select_for_update().select_related("definition").get(pk=run_id)
+        if run.is_done:
+            return run
+        if run.definition.status != Status.ACTIVE:
+            run.status = RescoreRun.Status.SUPERSEDED
+            run.finished_at = now
+            run.save(update_fields=["status", "finished_at"])
+            return run
+        if run.status == RescoreRun.Status.PENDING:
+            run.status = RescoreRun.Status.RUNNING
+            run.started_at = now
+        leads = list(
+            Lead.objects.select_for_update(of=("self",))
+            .filter(stage__in=OPEN_STAGES, pk__gt=run.cursor)
+            .order_by("pk")[:batch_size]
+        )
+        if not leads:
+            run.status = RescoreRun.Status.FINISHED
+            run.finished_at = now
+            run.total = max(run.total, run.processed)
+        else:
+            definitions = active_definitions()
+            events = events_by_lead([lead.pk for lead in leads], definitions, now)
+            scored = leads_qualify(
+                leads=leads, now=now, definitions=definitions, names=Names.load(), events=events
+            )
+            run.cursor = leads[-1].pk
+            run.processed += len(leads)
+            run.qualified += len(scored.qualified_ids)
+        run.save()
+    return run
+
+
+def rescore_run_execute(*, run_id: int, batch_size: int = RESCORE_BATCH_SIZE) -> RescoreRun:
+    """Run batches until the run is done (resumes from the cursor when re-run)."""
+    while True:
+        run = rescore_run_batch(run_id=run_id, batch_size=batch_size)
+        if run.is_done:
+            return run
+
+
+def rescore_run_fail(*, run_id: int, error: str) -> None:
+    RescoreRun.objects.filter(pk=run_id).exclude(
+        status__in=[RescoreRun.Status.FINISHED, RescoreRun.Status.SUPERSEDED]
+    ).update(status=RescoreRun.Status.FAILED, error=error[:2000], finished_at=timezone.now())
+
+
+def definition_next_version(stage: str) -> int:
+    latest = QualificationDefinition.objects.filter(stage=stage).aggregate(v=Max("version"))["v"]
+    return (latest or 0) + 1
