@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -266,12 +267,33 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "heartbeat": {"task": "smarketing.tasks.heartbeat", "schedule": timedelta(minutes=1)},
+    "funnel-snapshots-roll-up": {
+        "task": "reporting.tasks.funnel_snapshots_roll_up",
+        "schedule": timedelta(minutes=15),
+    },
+    "webhook-retries": {
+        "task": "reporting.tasks.webhook_deliveries_retry_due",
+        "schedule": timedelta(minutes=1),
+    },
+    "weekly-review": {
+        "task": "reporting.tasks.weekly_review_build",
+        "schedule": crontab(day_of_week="mon", hour=7, minute=0),
+    },
     "goal-progress-measure": {
         "task": "goals.tasks.goal_progress_measure",
         "schedule": timedelta(hours=1),
     },
 }
 # Apps add their periodic jobs here, so every schedule is read in one place.
+
+# Webhooks: receivers on loopback or private addresses are refused unless this is on.
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES")
+WEBHOOKS_TIMEOUT_SECONDS = 5
+WEBHOOKS_MAX_ATTEMPTS = 6
+# Back-off after attempt n: base * factor ** (n - 1) seconds, capped (1 min, 5 min, 25 min...).
+WEBHOOKS_RETRY_BASE_SECONDS = float(os.environ.get("WEBHOOKS_RETRY_BASE_SECONDS", "60"))
+WEBHOOKS_RETRY_FACTOR = 5
+WEBHOOKS_RETRY_MAX_SECONDS = 6 * 3600
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,725 @@
+"""Report queries: the closed-loop funnel in set-based SQL, snapshots, lead quality.
+
+The arithmetic and the semantics are `reporting/funnel.py`'s; this module produces the same
+numbers from the database with a handful of aggregate queries, never a query per lead:
+
+* cohort mode reads `leads_lead` only: the lifecycle service keeps `mql_at`, `sql_at`,
+  `opportunity_at` and `customer_at` equal to the first time the lead reached that stage or a
+  later forward stage, so "reached stage s" is `s_at IS NOT NULL` (exits: an EXISTS on the
+  lead's transitions);
+* flow mode reads the transitions in the period (an index range scan on `at`): a transition
+  enters its `to_stage` and the forward stages it skipped (`entering`), as funnel.py says.
+
+Groups are keyed by text: a source slug or an object id as a string, "" for none. The
+groups of every dimension partition the leads, so a total is the sum of its groups.
+Days are calendar days in the company time zone (settings.TIME_ZONE).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.apps import apps
+from django.db import connection
+from django.db.models import (
+    Avg,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    Sum,
+)
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from leads.models import Campaign, Lead, Product, QualificationDefinition, SalesFeedback
+from leads.models import StageTransition as Transition
+from reporting import funnel
+from reporting.funnel import (
+    ALL,
+    EXIT_STAGES,
+    FORWARD_PAIRS,
+    FORWARD_STAGES,
+    STAGES,
+    FunnelResult,
+)
+from reporting.models import Dimension, FunnelMode, FunnelSnapshot, RollupState
+
+ROLLUP_NAME = "funnel_snapshots"
+
+# Lead field (ORM name) behind each dimension.
+GROUP_FIELDS: dict[str, str] = {
+    Dimension.SOURCE: "source",
+    Dimension.CAMPAIGN: "campaign_id",
+    Dimension.PERSONA: "persona_id",
+    Dimension.PRODUCT: "product_id",
+    Dimension.OWNER: "owner_id",
+    Dimension.DEFINITION: "mql_definition_id",
+    Dimension.SQL_DEFINITION: "sql_definition_id",
+}
+GROUP_BY_CHOICES = tuple(GROUP_FIELDS)
+REACHED_FIELDS = {
+    funnel.MQL: "mql_at",
+    funnel.SQL: "sql_at",
+    funnel.OPPORTUNITY: "opportunity_at",
+    funnel.CUSTOMER: "customer_at",
+}
+STAGE_TIME_FIELDS = {funnel.LEAD: "created_at", **REACHED_FIELDS}
+_RANK = {stage: rank for rank, stage in enumerate(FORWARD_STAGES)}
+
+
+def company_zone():
+    return timezone.get_default_timezone()
+
+
+def day_start(day: dt.date) -> dt.datetime:
+    """00:00 of ``day`` in the company time zone (aware)."""
+    return dt.datetime.combine(day, dt.time.min, tzinfo=company_zone())
+
+
+def local_day(moment: dt.datetime) -> dt.date:
+    return timezone.localtime(moment, company_zone()).date()
+
+
+def group_key(value) -> str:
+    return "" if value is None else str(value)
+
+
+# --------------------------------------------------------------------------- transitions
+
+
+def entering(stage: str) -> Q:
+    """Transitions that enter ``stage`` in flow mode: their target, or a forward stage they
+    skipped (an exit sits at ``lead``: the lead is back in marketing's hands)."""
+    if stage not in _RANK:
+        return Q(to_stage=stage)
+    rank = _RANK[stage]
+    condition = Q(to_stage=stage)
+    later = FORWARD_STAGES[rank + 1 :]
+    earlier = FORWARD_STAGES[:rank] + (EXIT_STAGES if rank > 0 else ())
+    if later and earlier:
+        condition |= Q(to_stage__in=later, from_stage__in=earlier)
+    return condition
+
+
+def _entering_sql(stage: str, alias: str) -> tuple[str, list]:
+    rank = _RANK[stage]
+    later = list(FORWARD_STAGES[rank + 1 :])
+    earlier = list(FORWARD_STAGES[:rank] + (EXIT_STAGES if rank > 0 else ()))
+    sql, params = f"{alias}.to_stage = %s", [stage]
+    if later and earlier:
+        sql += (
+            f" OR ({alias}.to_stage IN ({', '.join(['%s'] * len(later))})"
+            f" AND {alias}.from_stage IN ({', '.join(['%s'] * len(earlier))}))"
+        )
+        params += later + earlier
+    return f"({sql})", params
+
+
+# --------------------------------------------------------------------------- counts
+
+
+@dataclass
+class _Tally:
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STAGES, 0))
+    won_revenue: Decimal = Decimal(0)
+
+
+def _cohort_counts(
+    start: dt.datetime, end: dt.datetime, dimension: str, *, days: Iterable[dt.date] | None = None
+) -> dict[tuple, _Tally]:
+    """Cohort counts keyed by ``(group,)`` or, with ``days``, by ``(day, group)``."""
+    queryset = Lead.objects.filter(created_at__gte=start, created_at__lt=end)
+    keys: list[str] = []
+    if days is not None:
+        queryset = queryset.annotate(day=TruncDate("created_at", tzinfo=company_zone())).filter(
+            day__in=list(days)
+        )
+        keys.append("day")
+    if dimension != Dimension.ALL:
+        queryset = queryset.annotate(group=F(GROUP_FIELDS[dimension]))
+        keys.append("group")
+    aggregates = {funnel.LEAD: Count("id")}
+    for stage, field_name in REACHED_FIELDS.items():
+        aggregates[stage] = Count("id", filter=Q(**{f"{field_name}__isnull": False}))
+    for stage in EXIT_STAGES:
+        aggregates[stage] = Count(
+            "id", filter=Exists(Transition.objects.filter(lead=OuterRef("pk"), to_stage=stage))
+        )
+    aggregates["won"] = Sum("amount", filter=Q(customer_at__isnull=False))
+    rows = (
+        queryset.values(*keys).annotate(**aggregates)
+        if keys
+        else [queryset.aggregate(**aggregates)]
+    )
+    result: dict[tuple, _Tally] = {}
+    for row in rows:
+        if not keys and not row[funnel.LEAD]:
+            continue
+        key = tuple(row["day"] if k == "day" else group_key(row[k]) for k in keys)
+        tally = _Tally(won_revenue=row["won"] or Decimal(0))
+        for stage in STAGES:
+            tally.counts[stage] = row[stage]
+        result[key] = tally
+    return result
+
+
+def _flow_counts(
+    start: dt.datetime, end: dt.datetime, dimension: str, *, days: Iterable[dt.date] | None = None
+) -> dict[tuple, _Tally]:
+    """Flow counts (distinct leads entering each stage) keyed like `_cohort_counts`."""
+    zone = company_zone()
+    transitions = Transition.objects.filter(at__gte=start, at__lt=end)
+    created = Lead.objects.filter(created_at__gte=start, created_at__lt=end)
+    keys: list[str] = []
+    # A lead re-entering `lead` (disqualified -> lead) counts once with its creation.
+    created_in_same_piece = Q(lead__created_at__gte=start, lead__created_at__lt=end)
+    if days is not None:
+        days = list(days)
+        transitions = transitions.annotate(
+            day=TruncDate("at", tzinfo=zone), created_day=TruncDate("lead__created_at", tzinfo=zone)
+        ).filter(day__in=days)
+        created = created.annotate(day=TruncDate("created_at", tzinfo=zone)).filter(day__in=days)
+        created_in_same_piece = Q(created_day=F("day"))
+        keys.append("day")
+    if dimension != Dimension.ALL:
+        transitions = transitions.annotate(group=F(f"lead__{GROUP_FIELDS[dimension]}"))
+        created = created.annotate(group=F(GROUP_FIELDS[dimension]))
+        keys.append("group")
+
+    aggregates = {
+        stage: Count("lead_id", distinct=True, filter=entering(stage))
+        for stage in STAGES
+        if stage != funnel.LEAD
+    }
+    aggregates["lead_again"] = Count(
+        "lead_id", distinct=True, filter=Q(to_stage=funnel.LEAD) & ~created_in_same_piece
+    )
+    # `customer` is final: a lead enters it once, so its amount is summed once.
+    aggregates["won"] = Sum("lead__amount", filter=Q(to_stage=funnel.CUSTOMER))
+
+    result: dict[tuple, _Tally] = defaultdict(_Tally)
+    if keys:
+        transition_rows = transitions.values(*keys).annotate(**aggregates)
+        created_rows = created.values(*keys).annotate(n=Count("id"))
+    else:
+        transition_rows = [transitions.aggregate(**aggregates)]
+        created_rows = [created.aggregate(n=Count("id"))]
+
+    def key_of(row) -> tuple:
+        return tuple(row["day"] if k == "day" else group_key(row[k]) for k in keys)
+
+    for row in transition_rows:
+        if not keys and not any(row[stage] for stage in aggregates if stage != "won"):
+            continue
+        tally = result[key_of(row)]
+        for stage in STAGES:
+            if stage != funnel.LEAD:
+                tally.counts[stage] += row[stage]
+        tally.counts[funnel.LEAD] += row["lead_again"]
+        tally.won_revenue += row["won"] or Decimal(0)
+    for row in created_rows:
+        if row["n"]:
+            result[key_of(row)].counts[funnel.LEAD] += row["n"]
+    return dict(result)
+
+
+# --------------------------------------------------------------------------- velocity
+
+_PAIR_INDEX = {pair: index for index, pair in enumerate(FORWARD_PAIRS)}
+
+
+def _group_column(dimension: str) -> str:
+    if dimension == Dimension.ALL:
+        return "NULL"
+    return "l." + Lead._meta.get_field(GROUP_FIELDS[dimension].removesuffix("_id")).column
+
+
+def _cohort_samples_sql(start, end, dimension) -> tuple[str, list]:
+    parts, params = [], []
+    group = _group_column(dimension)
+    for index, (a, b) in enumerate(FORWARD_PAIRS):
+        a_col, b_col = STAGE_TIME_FIELDS[a], STAGE_TIME_FIELDS[b]
+        parts.append(
+            f"SELECT {group} AS grp, {index} AS pair, l.{a_col} AS a_at, l.{b_col} AS b_at "
+            f"FROM leads_lead l WHERE l.created_at >= %s AND l.created_at < %s "
+            f"AND l.{b_col} IS NOT NULL"
+        )
+        params += [start, end]
+    return " UNION ALL ".join(parts), params
+
+
+def _flow_samples_sql(start, end, dimension) -> tuple[str, list]:
+    """Per lead entering b in the period: its first entry into b in the period and its latest
+    entry into a at or before it, anywhere in its history (funnel.flow_funnel)."""
+    parts, params = [], []
+    group = _group_column(dimension)
+    for index, (a, b) in enumerate(FORWARD_PAIRS):
+        enters_b, b_params = _entering_sql(b, "t")
+        enters_a, a_params = _entering_sql(a, "x")
+        latest_a = (
+            f"SELECT MAX(x.at) FROM leads_stagetransition x WHERE x.lead_id = f.lead_id "
+            f"AND x.at <= f.b_at AND {enters_a}"
+        )
+        # Being created is an entry into `lead`, earlier than any transition.
+        wrap = "COALESCE(({}), l.created_at)" if a == funnel.LEAD else "({})"
+        latest_a = wrap.format(latest_a)
+        parts.append(
+            f"SELECT {group} AS grp, {index} AS pair, {latest_a} AS a_at, f.b_at AS b_at FROM "
+            f"(SELECT t.lead_id, MIN(t.at) AS b_at FROM leads_stagetransition t "
+            f"WHERE t.at >= %s AND t.at < %s AND {enters_b} GROUP BY t.lead_id) f "
+            f"JOIN leads_lead l ON l.id = f.lead_id"
+        )
+        params += a_params + [start, end] + b_params
+    return " UNION ALL ".join(parts), params
+
+
+def _velocity(
+    samples_sql: str, params: list, grouped: bool
+) -> dict[object, dict[tuple[str, str], dt.timedelta | None]]:
+    """Median of ``b_at - a_at`` per (group, pair) and in total, keyed by group and ``ALL``."""
+    result: dict[object, dict] = defaultdict(lambda: dict.fromkeys(FORWARD_PAIRS))
+    result[ALL]  # always present
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            grouping = "GROUPING SETS ((grp, pair), (pair))" if grouped else "pair"
+            select_group = "grp, GROUPING(grp) AS is_total" if grouped else "NULL, 1"
+            cursor.execute(
+                f"SELECT {select_group}, pair, "
+                f"percentile_cont(0.5) WITHIN GROUP (ORDER BY b_at - a_at) "
+                f"FROM ({samples_sql}) samples WHERE a_at IS NOT NULL GROUP BY {grouping}",
+                params,
+            )
+            for grp, is_total, pair, median in cursor.fetchall():
+                key = ALL if is_total else group_key(grp)
+                result[key][FORWARD_PAIRS[pair]] = median
+            return dict(result)
+        # Other databases: medians in Python over the samples.
+        cursor.execute(
+            f"SELECT grp, pair, a_at, b_at FROM ({samples_sql}) s WHERE a_at IS NOT NULL", params
+        )
+        samples: dict[object, dict[int, list[dt.timedelta]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        for grp, pair, a_at, b_at in cursor.fetchall():
+            delta = _as_datetime(b_at) - _as_datetime(a_at)
+            samples[ALL][pair].append(delta)
+            if grouped:
+                samples[group_key(grp)][pair].append(delta)
+    for key, by_pair in samples.items():
+        for pair, values in by_pair.items():
+            result[key][FORWARD_PAIRS[pair]] = median(values)
+    return dict(result)
+
+
+def _as_datetime(value) -> dt.datetime:
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if timezone.is_naive(value):
+        value = value.replace(tzinfo=dt.UTC)
+    return value
+
+
+def median(values: list[dt.timedelta]) -> dt.timedelta | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return ordered[middle - 1] + (ordered[middle] - ordered[middle - 1]) / 2
+
+
+# --------------------------------------------------------------------------- the report
+
+
+@dataclass(frozen=True)
+class FunnelReport:
+    """A funnel over ``[start, end)``: results keyed by group (text) and ``funnel.ALL``."""
+
+    start: dt.datetime
+    end: dt.datetime
+    mode: str
+    group_by: str
+    results: dict[object, FunnelResult]
+    snapshot_days: int  # days read from snapshots (the rest was computed live)
+
+    @property
+    def total(self) -> FunnelResult:
+        return self.results[ALL]
+
+    def groups(self) -> list[tuple[str, FunnelResult]]:
+        return sorted(
+            ((key, result) for key, result in self.results.items() if key is not ALL),
+            key=lambda item: (-item[1].counts[funnel.LEAD], item[0]),
+        )
+
+
+def _result(tally: _Tally, velocity=None) -> FunnelResult:
+    return FunnelResult(
+        counts=dict(tally.counts),
+        conversion=funnel.conversion_from_counts(tally.counts),
+        velocity=dict(velocity) if velocity else dict.fromkeys(FORWARD_PAIRS),
+        won_revenue=tally.won_revenue,
+    )
+
+
+def snapshot_coverage_end() -> dt.date | None:
+    """Days before this one can be read from snapshots (the day the last roll-up started)."""
+    started = (
+        RollupState.objects.filter(name=ROLLUP_NAME, last_finished_at__isnull=False)
+        .values_list("last_started_at", flat=True)
+        .first()
+    )
+    if started is None:
+        return None
+    return local_day(started)
+
+
+def _snapshot_counts(mode: str, dimension: str, first: dt.date, last: dt.date) -> dict:
+    """Summed snapshot counts for days ``[first, last)`` keyed by ``(group,)``."""
+    rows = (
+        FunnelSnapshot.objects.filter(mode=mode, dimension=dimension, day__gte=first, day__lt=last)
+        .values("dimension_value", "stage")
+        .annotate(n=Sum("count"), won=Sum("won_revenue"))
+    )
+    result: dict[tuple, _Tally] = defaultdict(_Tally)
+    for row in rows:
+        key = () if dimension == Dimension.ALL else (row["dimension_value"],)
+        tally = result[key]
+        tally.counts[row["stage"]] += row["n"]
+        if row["stage"] == funnel.CUSTOMER:
+            tally.won_revenue += row["won"] or Decimal(0)
+    return dict(result)
+
+
+def funnel_report(
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    mode: str = FunnelMode.COHORT,
+    group_by: str = Dimension.ALL,
+    use_snapshots: bool = True,
+    with_velocity: bool = True,
+) -> FunnelReport:
+    """The funnel over ``[start, end)`` (aware instants) in ``mode``, grouped by ``group_by``.
+
+    Cohort counts come from the daily snapshots for the whole days the last roll-up covers
+    and are computed live for the rest (the open day, partial days at the edges), then
+    merged: cohort pieces over disjoint creation days add exactly. Flow counts are always
+    live: distinct leads do not add across days (a lead re-entering a stage on two days
+    counts once in the period). Velocity is always live, over the whole period: medians do
+    not combine.
+    """
+    if end < start:
+        raise ValueError("The period ends before it starts.")
+    dimension = group_by or Dimension.ALL
+    pieces: list[dict[tuple, _Tally]] = []
+    snapshot_days = 0
+    live = _cohort_counts if mode == FunnelMode.COHORT else _flow_counts
+
+    covered_until = snapshot_coverage_end() if use_snapshots and mode == FunnelMode.COHORT else None
+    first_full = (
+        local_day(start)
+        if day_start(local_day(start)) == start
+        else (local_day(start) + dt.timedelta(days=1))
+    )
+    last_full = local_day(end)  # days before this one end at or before `end`
+    if covered_until is not None:
+        last_snap = min(last_full, covered_until)
+        if last_snap > first_full:
+            snapshot_days = (last_snap - first_full).days
+            pieces.append(_snapshot_counts(mode, dimension, first_full, last_snap))
+            if start < day_start(first_full):
+                pieces.append(live(start, day_start(first_full), dimension))
+            if day_start(last_snap) < end:
+                pieces.append(live(day_start(last_snap), end, dimension))
+    if not snapshot_days:
+        pieces = [live(start, end, dimension)]
+
+    merged: dict[object, _Tally] = defaultdict(_Tally)
+    total = merged[ALL]
+    for piece in pieces:
+        for key, tally in piece.items():
+            targets = [total] if not key else [merged[key[0]], total]
+            for target in targets:
+                for stage, count in tally.counts.items():
+                    target.counts[stage] += count
+                target.won_revenue += tally.won_revenue
+
+    velocity: dict = {}
+    if with_velocity:
+        samples = (_cohort_samples_sql if mode == FunnelMode.COHORT else _flow_samples_sql)(
+            start, end, dimension
+        )
+        velocity = _velocity(*samples, grouped=dimension != Dimension.ALL)
+    results = {key: _result(tally, velocity.get(key)) for key, tally in merged.items()}
+    return FunnelReport(
+        start=start,
+        end=end,
+        mode=mode,
+        group_by=dimension,
+        results=results,
+        snapshot_days=snapshot_days,
+    )
+
+
+def funnel_snapshot_totals(*, mode: str, dimension: str, day: dt.date) -> dict:
+    """The stored snapshot counts of one day: ``{group: {stage: count}}`` ("" = no group)."""
+    result: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STAGES, 0))
+    for row in FunnelSnapshot.objects.filter(mode=mode, dimension=dimension, day=day).values(
+        "dimension_value", "stage", "count"
+    ):
+        result[row["dimension_value"]][row["stage"]] = row["count"]
+    return dict(result)
+
+
+def funnel_trend(*, mode: str, first: dt.date, last: dt.date) -> list[dict]:
+    """Daily totals from the snapshots, ``[first, last]``: ``{"day", stage: count…}``."""
+    by_day: dict[dt.date, dict[str, int]] = {}
+    for row in FunnelSnapshot.objects.filter(
+        mode=mode, dimension=Dimension.ALL, day__gte=first, day__lte=last
+    ).values("day", "stage", "count"):
+        by_day.setdefault(row["day"], dict.fromkeys(STAGES, 0))[row["stage"]] = row["count"]
+    day, rows = first, []
+    while day <= last:
+        rows.append({"day": day, **by_day.get(day, dict.fromkeys(STAGES, 0))})
+        day += dt.timedelta(days=1)
+    return rows
+
+
+# --------------------------------------------------------------------------- drill-down
+
+
+def funnel_leads(
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    mode: str,
+    stage: str,
+    group_by: str = Dimension.ALL,
+    group: str | None = None,
+):
+    """The leads behind one number of the funnel (same rules as the counts)."""
+    if stage not in STAGES:
+        raise ValueError(f"Unknown stage {stage!r}.")
+    if mode == FunnelMode.COHORT:
+        leads = Lead.objects.filter(created_at__gte=start, created_at__lt=end)
+        if stage in REACHED_FIELDS:
+            leads = leads.filter(**{f"{REACHED_FIELDS[stage]}__isnull": False})
+        elif stage in EXIT_STAGES:
+            leads = leads.filter(
+                Exists(Transition.objects.filter(lead=OuterRef("pk"), to_stage=stage))
+            )
+    else:
+        entered = Transition.objects.filter(
+            entering(stage), lead=OuterRef("pk"), at__gte=start, at__lt=end
+        )
+        condition = Exists(entered)
+        if stage == funnel.LEAD:
+            condition |= Q(created_at__gte=start, created_at__lt=end)
+        leads = Lead.objects.filter(condition)
+    if group_by and group_by != Dimension.ALL and group is not None:
+        field_name = GROUP_FIELDS[group_by]
+        if group == "":
+            condition = Q(**{f"{field_name}__isnull": True})
+            if field_name == "source":
+                condition |= Q(source="")
+        else:
+            condition = Q(**{field_name: group})
+        leads = leads.filter(condition)
+    return leads.select_related("owner", "campaign", "product", "persona").order_by(
+        "-created_at", "-id"
+    )
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def group_labels(group_by: str, keys: Iterable[str]) -> dict[str, str]:
+    """Display names for group keys, with one query for the dimension's objects."""
+    keys = [key for key in keys if key is not ALL]
+    labels = {"": "(none)"}
+    ids = [int(key) for key in keys if key and key.isdigit()]
+    model = {
+        Dimension.CAMPAIGN: Campaign,
+        Dimension.PRODUCT: Product,
+        Dimension.DEFINITION: QualificationDefinition,
+        Dimension.SQL_DEFINITION: QualificationDefinition,
+    }.get(group_by)
+    if group_by == Dimension.PERSONA:
+        model = apps.get_model("personas", "Persona")
+    elif group_by == Dimension.OWNER:
+        from accounts.models import User
+
+        model = User
+    if model is not None and ids:
+        for obj in model.objects.filter(pk__in=ids):
+            labels[str(obj.pk)] = str(obj)
+    for key in keys:
+        labels.setdefault(key, key)
+    return labels
+
+
+# --------------------------------------------------------------------------- attribution
+
+
+def revenue_attribution(*, start: dt.datetime, end: dt.datetime) -> funnel.Attribution:
+    """Won revenue of the leads that became customers in ``[start, end)``, credited to the
+    campaign of their first and last touch before the win. Touches: the lead's campaign at
+    creation and every engagement event with a campaign. Two queries."""
+    won = dict(
+        Lead.objects.filter(customer_at__gte=start, customer_at__lt=end).values_list("id", "amount")
+    )
+    touches: dict[int, list] = defaultdict(list)
+    for lead_id, created_at, campaign_id in Lead.objects.filter(
+        id__in=list(won), campaign__isnull=False
+    ).values_list("id", "created_at", "campaign_id"):
+        touches[lead_id].append((created_at, campaign_id))
+    from leads.models import Event
+
+    for lead_id, at, campaign_id in (
+        Event.objects.filter(
+            lead_id__in=list(won), campaign__isnull=False, occurred_at__lte=F("lead__customer_at")
+        )
+        .order_by("occurred_at", "id")
+        .values_list("lead_id", "occurred_at", "campaign_id")
+    ):
+        touches[lead_id].append((at, campaign_id))
+    return funnel.attribute_revenue(touches, won)
+
+
+# --------------------------------------------------------------------------- plan
+
+
+@dataclass(frozen=True)
+class PlanView:
+    name: str
+    period_start: dt.date
+    period_end: dt.date
+    revenue_target: Decimal
+    rates: dict[tuple[str, str], Decimal | None]
+    needs: dict
+
+
+RATE_FIELD_PAIRS = {
+    "lead_to_mql_rate": (funnel.LEAD, funnel.MQL),
+    "mql_to_sql_rate": (funnel.MQL, funnel.SQL),
+    "sql_to_opportunity_rate": (funnel.SQL, funnel.OPPORTUNITY),
+    "opportunity_to_customer_rate": (funnel.OPPORTUNITY, funnel.CUSTOMER),
+}
+
+
+def current_revenue_plan(*, today: dt.date) -> PlanView | None:
+    """The revenue plan covering ``today`` (else the latest one), or None without goals app
+    or plans."""
+    try:
+        plan_model = apps.get_model("goals", "RevenuePlan")
+    except LookupError:
+        return None
+    plans = list(plan_model.objects.filter(period_start__lte=today).order_by("-period_start")[:5])
+    plan = next((p for p in plans if p.period_end >= today), plans[0] if plans else None)
+    if plan is None:
+        return None
+    computed_rates = (plan.computed or {}).get("rates") or {}
+    rates = {}
+    for field_name, pair in RATE_FIELD_PAIRS.items():
+        value = computed_rates.get(field_name) or getattr(plan, field_name)
+        rates[pair] = Decimal(str(value)) if value is not None else None
+    return PlanView(
+        name=plan.name,
+        period_start=plan.period_start,
+        period_end=plan.period_end,
+        revenue_target=plan.revenue_target,
+        rates=rates,
+        needs=(plan.computed or {}).get("needs") or {},
+    )
+
+
+# --------------------------------------------------------------------------- lead quality
+
+
+def lead_quality(*, start: dt.datetime, end: dt.datetime, group_by: str) -> list[dict]:
+    """Sales feedback given in ``[start, end)`` by group: feedback count, accepted, acceptance
+    rate, average rating, and rejections per reason. One query.
+
+    ``group_by`` is source, campaign, persona or definition (the SQL definition version that
+    qualified the lead, as recorded on the feedback).
+    """
+    field_name = {
+        Dimension.SOURCE: "lead__source",
+        Dimension.CAMPAIGN: "lead__campaign_id",
+        Dimension.PERSONA: "lead__persona_id",
+        Dimension.PRODUCT: "lead__product_id",
+        Dimension.DEFINITION: "definition_id",
+    }[group_by]
+    reasons = SalesFeedback.Reason
+    aggregates = {
+        "feedback": Count("id"),
+        "accepted": Count("id", filter=Q(accepted=True)),
+        "average_rating": Avg("rating"),
+        **{
+            f"reason_{reason}": Count("id", filter=Q(accepted=False, reason=reason))
+            for reason in reasons.values
+        },
+    }
+    rows = (
+        SalesFeedback.objects.filter(created_at__gte=start, created_at__lt=end)
+        .values(group=F(field_name))
+        .annotate(**aggregates)
+        .order_by("-feedback", "group")
+    )
+    result = []
+    for row in rows:
+        row["group"] = group_key(row["group"])
+        row["rejected"] = row["feedback"] - row["accepted"]
+        row["acceptance_rate"] = row["accepted"] / row["feedback"] if row["feedback"] else None
+        row["reasons"] = {reason: row.pop(f"reason_{reason}") for reason in reasons.values}
+        result.append(row)
+    return result
+
+
+# --------------------------------------------------------------------------- SLA (optional)
+
+
+def _sla_model(name: str):
+    try:
+        return apps.get_model("sla", name)
+    except LookupError:
+        return None
+
+
+def sla_health(*, start: dt.datetime, end: dt.datetime) -> dict | None:
+    """Clocks handed off in the period by status, with the first-touch met rate; None when
+    the SLA app has no clocks yet."""
+    clock = _sla_model("SLAClock")
+    if clock is None:
+        return None
+    row = clock.objects.filter(handoff_at__gte=start, handoff_at__lt=end).aggregate(
+        handoffs=Count("id"),
+        met=Count("id", filter=Q(status="met")),
+        breached=Count("id", filter=Q(status="breached")),
+        pending=Count("id", filter=Q(status="pending")),
+    )
+    decided = row["met"] + row["breached"]
+    row["met_rate"] = row["met"] / decided if decided else None
+    return row
+
+
+def leads_at_risk(*, now: dt.datetime, within: dt.timedelta = dt.timedelta(hours=24), limit=10):
+    """Pending SLA clocks whose first touch is due within ``within`` (or overdue), soonest
+    first: an index range scan on the stored deadline."""
+    clock = _sla_model("SLAClock")
+    if clock is None:
+        return None
+    return list(
+        clock.objects.filter(status="pending", first_touch_due_at__lt=now + within)
+        .select_related("lead", "owner")
+        .order_by("first_touch_due_at")[:limit]
+    )
