@@ -1,0 +1,252 @@
+"""Reads of the SLA app: the rep's queue, compliance tables, trend and commitment pace.
+
+All set-based: one query per table (plus one per agreement for commitments). Percentiles
+use PostgreSQL's `percentile_cont`; on SQLite (development) they are computed in Python
+from one extra list query per table.
+"""
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from statistics import quantiles
+
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Case,
+    Count,
+    F,
+    FloatField,
+    IntegerField,
+    Q,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import TruncMonth, TruncWeek
+
+from leads.models import Lead, Product
+from sla import clock_rules
+from sla.models import SLAAgreement, SLAClock
+
+GROUPS = {
+    "owner": ("owner_id", ("owner__first_name", "owner__last_name", "owner__username")),
+    "team": ("owner__team_id", ("owner__team__name",)),
+    "product": ("lead__product_id", ("lead__product__name",)),
+    "agreement": ("agreement_id", ("agreement__name", "agreement__version")),
+}
+
+
+class PercentileCont(Aggregate):
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+def queue_for(user):
+    """The rep's open clocks: pending ones first, by first-touch deadline."""
+    return (
+        SLAClock.objects.filter(owner=user, closed_at__isnull=True, exhausted_at__isnull=True)
+        .select_related("lead", "lead__product", "agreement")
+        .annotate(
+            pending_first=Case(
+                When(status=SLAClock.Status.PENDING, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("pending_first", "first_touch_due_at", "id")
+    )
+
+
+def clocks_in(start: datetime, end: datetime):
+    return SLAClock.objects.filter(handoff_at__gte=start, handoff_at__lt=end)
+
+
+def _measures() -> dict:
+    return {
+        "handoffs": Count("id"),
+        "met": Count("id", filter=Q(status=SLAClock.Status.MET)),
+        "breached": Count("id", filter=Q(status=SLAClock.Status.BREACHED)),
+        "over_contact": Count("id", filter=Q(over_contact=True)),
+        "exhausted": Count("id", filter=Q(exhausted_at__isnull=False)),
+        "attempts": Sum("attempts"),
+    }
+
+
+def _finish(row: dict) -> dict:
+    decided = row["met"] + row["breached"]
+    row["met_rate"] = row["met"] / decided if decided else None
+    row["attempts_per_lead"] = (row["attempts"] or 0) / row["handoffs"] if row["handoffs"] else None
+    for key in ("median_seconds", "p90_seconds"):
+        value = row.get(key)
+        row[key.replace("_seconds", "_hours")] = value / 3600 if value is not None else None
+    return row
+
+
+def compliance(*, start: datetime, end: datetime, group_by: str = "owner") -> list[dict]:
+    """One row per group (owner, team, product or agreement version) for clocks handed off in
+    [start, end): hand-offs, met/breached and met rate, median and p90 first response in
+    business hours, over-contact, exhausted, attempts per lead."""
+    key, labels = GROUPS[group_by]
+    queryset = clocks_in(start, end).values(key, *labels).annotate(**_measures())
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        queryset = queryset.annotate(
+            median_seconds=PercentileCont("response_business_seconds", fraction="0.5"),
+            p90_seconds=PercentileCont("response_business_seconds", fraction="0.9"),
+        )
+    rows = list(queryset.order_by(key))
+    if not postgres:
+        _python_percentiles(rows, clocks_in(start, end), key)
+    for row in rows:
+        row["group"] = row[key]
+        row["label"] = _label(group_by, row)
+        _finish(row)
+    return rows
+
+
+def _python_percentiles(rows: list[dict], queryset, key: str) -> None:
+    values = defaultdict(list)
+    for group, seconds in queryset.filter(response_business_seconds__isnull=False).values_list(
+        key, "response_business_seconds"
+    ):
+        values[group].append(seconds)
+    for row in rows:
+        found = sorted(values.get(row[key], []))
+        row["median_seconds"] = _percentile(found, 0.5)
+        row["p90_seconds"] = _percentile(found, 0.9)
+
+
+def _percentile(values: list[float], fraction: float) -> float | None:
+    """Linear interpolation, like PostgreSQL's percentile_cont."""
+    if not values:
+        return None
+    if len(values) == 1:
+        return float(values[0])
+    return quantiles(values, n=100, method="inclusive")[round(fraction * 100) - 1]
+
+
+def _label(group_by: str, row: dict) -> str:
+    if group_by == "owner":
+        name = f"{row['owner__first_name'] or ''} {row['owner__last_name'] or ''}".strip()
+        return name or row["owner__username"] or "Unassigned"
+    if group_by == "team":
+        return row["owner__team__name"] or "No team"
+    if group_by == "product":
+        return row["lead__product__name"] or "No product"
+    return f"{row['agreement__name']} v{row['agreement__version']}"
+
+
+def weekly_trend(*, start: datetime, end: datetime) -> list[dict]:
+    """Hand-offs, met, breached and met rate per ISO week (UTC) of hand-off."""
+    rows = list(
+        clocks_in(start, end)
+        .annotate(week=TruncWeek("handoff_at", tzinfo=UTC))
+        .values("week")
+        .annotate(**_measures())
+        .order_by("week")
+    )
+    for row in rows:
+        week = row["week"]
+        row["week"] = week.date() if isinstance(week, datetime) else week
+        _finish(row)
+    return rows
+
+
+def month_starts(start: datetime, end: datetime) -> list[datetime]:
+    """First instants (UTC) of the months touching [start, end]."""
+    current = datetime(start.astimezone(UTC).year, start.astimezone(UTC).month, 1, tzinfo=UTC)
+    last = end.astimezone(UTC)
+    months = []
+    while current <= last:
+        months.append(current)
+        current = _next_month(current)
+    return months
+
+
+def _next_month(moment: datetime) -> datetime:
+    return (moment + timedelta(days=32)).replace(day=1)
+
+
+def commitment_pace(*, start: datetime, end: datetime, now: datetime) -> list[dict]:
+    """Marketing commitments delivered vs committed per agreement, product and month (UTC).
+
+    Delivered: leads of the product (and the commitment's persona, if any) that first
+    reached the commitment's stage in the month. Pace from `clock_rules.month_pace`.
+    """
+    months = month_starts(start, end)
+    if not months:
+        return []
+    first, after = months[0], _next_month(months[-1])
+    agreements = list(
+        SLAAgreement.objects.filter(status=SLAAgreement.Status.ACTIVE, superseded_at__isnull=True)
+        .filter(Q(effective_until__isnull=True) | Q(effective_until__gte=first.date()))
+        .filter(effective_from__lt=after.date())
+        .select_related("commitment_persona")
+        .prefetch_related("products")
+        .order_by("effective_from", "id")
+    )
+    all_products = None
+    rows = []
+    for agreement in agreements:
+        products = list(agreement.products.all())
+        if not products:
+            if all_products is None:
+                all_products = list(Product.objects.filter(is_active=True))
+            products = all_products
+        stage_field = f"{agreement.commitment_stage}_at"
+        leads = Lead.objects.filter(
+            **{f"{stage_field}__gte": first, f"{stage_field}__lt": after},
+            product_id__in=[p.pk for p in products],
+        )
+        if agreement.commitment_persona_id:
+            leads = leads.filter(persona_id=agreement.commitment_persona_id)
+        delivered = {
+            (row["product_id"], _as_date(row["month"])): row["n"]
+            for row in leads.annotate(month=TruncMonth(stage_field, tzinfo=UTC))
+            .values("product_id", "month")
+            .annotate(n=Count("id"))
+        }
+        for month in months:
+            month_end = _next_month(month)
+            if agreement.effective_from >= month_end.date() or (
+                agreement.effective_until is not None and agreement.effective_until < month.date()
+            ):
+                continue
+            for product in products:
+                count = delivered.get((product.pk, month.date()), 0)
+                pace = clock_rules.month_pace(
+                    delivered=count,
+                    committed=agreement.leads_per_product_per_month,
+                    month_start=month,
+                    month_end=month_end,
+                    now=now,
+                )
+                rows.append(
+                    {
+                        "agreement_id": agreement.pk,
+                        "agreement": str(agreement),
+                        "product_id": product.pk,
+                        "product_name": product.name,
+                        "persona": str(agreement.commitment_persona or ""),
+                        "stage": agreement.commitment_stage,
+                        "month": month.date(),
+                        "delivered": count,
+                        "committed": agreement.leads_per_product_per_month,
+                        "expected_by_now": pace.expected_by_now,
+                        "status": pace.status,
+                    }
+                )
+    return rows
+
+
+def _as_date(value) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def clocks_api_queryset():
+    return SLAClock.objects.select_related("lead").order_by("first_touch_due_at", "id")
+
+
+def annotate_hours(queryset):
+    return queryset.annotate(response_hours=F("response_business_seconds") / 3600.0)

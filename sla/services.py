@@ -1,0 +1,872 @@
+"""Writes of the SLA app: calendars, agreements, clocks, the sweep and commitment checks.
+
+Every function is keyword-only and atomic, reads the clock once, and sends notifications and
+integration events only for what it committed (notifications are rows in the same
+transaction; emails and webhook events go out after commit). Deadline arithmetic lives in
+`sla.clock_rules`; this module only stores and acts on it.
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Role, Team, User
+from accounts.services import notification_send
+from leads.lifecycle import SALES_STAGES, Stage
+from leads.models import ContactAttempt, Lead, Product, RoutingAssignment
+from sla import clock_rules
+from sla.models import (
+    BusinessCalendar,
+    CommitmentRisk,
+    SLAAgreement,
+    SLAClock,
+    SLARecord,
+    TeamCalendar,
+)
+from smarketing.api_support import DomainError
+from smarketing.events import emit
+
+logger = logging.getLogger(__name__)
+
+EXHAUSTED_REASON = "sla_exhausted"
+SWEEP_BATCH = 500
+
+
+# -- calendars -----------------------------------------------------------------------------------
+
+
+def calendar_engine_for(calendar: BusinessCalendar):
+    """The `business_hours.BusinessCalendar` of a stored calendar version (cached)."""
+    return clock_rules.calendar_engine(
+        cache_key=("calendar", calendar.pk, calendar.version, calendar.superseded_at is None),
+        time_zone=calendar.time_zone,
+        hours=calendar.hours,
+        holiday_country=calendar.holiday_country,
+        holiday_subdivision=calendar.holiday_subdivision,
+        custom_holidays=calendar.custom_holidays,
+    )
+
+
+CALENDAR_FIELDS = (
+    "name",
+    "time_zone",
+    "hours",
+    "holiday_country",
+    "holiday_subdivision",
+    "custom_holidays",
+    "is_default",
+)
+
+
+def _calendar_validate(values: dict) -> None:
+    if not str(values.get("name", "")).strip():
+        raise DomainError("Give the calendar a name.", field="name")
+    try:
+        hours = clock_rules.parse_hours(values.get("hours"))
+    except ValueError as exc:
+        raise DomainError(str(exc), field="hours") from exc
+    if not any(hours.values()):
+        raise DomainError("A calendar needs at least one opening interval.", field="hours")
+    try:
+        clock_rules.parse_dates(values.get("custom_holidays") or [])
+    except ValueError as exc:
+        raise DomainError(str(exc), field="custom_holidays") from exc
+    try:
+        clock_rules.holiday_dates(
+            values.get("holiday_country", ""), values.get("holiday_subdivision", "")
+        )
+    except ValueError as exc:
+        raise DomainError(str(exc), field="holiday_country") from exc
+    try:
+        clock_rules.calendar_engine(
+            cache_key=None,
+            time_zone=values.get("time_zone", ""),
+            hours=values.get("hours"),
+            custom_holidays=values.get("custom_holidays") or [],
+        )
+    except ValueError as exc:
+        field_name = "time_zone" if "time zone" in str(exc) else "hours"
+        raise DomainError(str(exc), field=field_name) from exc
+
+
+def _normalise_calendar(values: dict) -> dict:
+    values = dict(values)
+    values["hours"] = clock_rules.format_hours(clock_rules.parse_hours(values["hours"]))
+    values["custom_holidays"] = sorted(
+        {d.isoformat() for d in clock_rules.parse_dates(values.get("custom_holidays") or [])}
+    )
+    values["holiday_country"] = (values.get("holiday_country") or "").upper()
+    values["holiday_subdivision"] = (values.get("holiday_subdivision") or "").upper()
+    return values
+
+
+def _assign_teams(calendar: BusinessCalendar, teams: Iterable[Team]) -> None:
+    teams = list(teams)
+    TeamCalendar.objects.filter(calendar=calendar).exclude(team__in=teams).delete()
+    for team in teams:
+        TeamCalendar.objects.update_or_create(team=team, defaults={"calendar": calendar})
+
+
+def calendar_create(*, data: dict, teams: Iterable[Team] = ()) -> BusinessCalendar:
+    """Create a calendar; `teams` start counting in it (moved from any other calendar)."""
+    values = {key: data[key] for key in CALENDAR_FIELDS if key in data}
+    _calendar_validate(values)
+    values = _normalise_calendar(values)
+    with transaction.atomic():
+        if values.get("is_default"):
+            BusinessCalendar.objects.filter(is_default=True, superseded_at__isnull=True).update(
+                is_default=False
+            )
+        calendar = BusinessCalendar.objects.create(**values)
+        _assign_teams(calendar, teams)
+    return calendar
+
+
+def calendar_update(
+    *,
+    calendar: BusinessCalendar,
+    data: dict,
+    teams: Iterable[Team] | None = None,
+    now: datetime | None = None,
+) -> BusinessCalendar:
+    """Edit a calendar. Used by a clock already: a new version is created and answered, and
+    the old one is kept, superseded, for the clocks that started under it."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = BusinessCalendar.objects.select_for_update().get(pk=calendar.pk)
+        if locked.superseded_at is not None:
+            raise DomainError("This calendar version was replaced; edit the current version.")
+        values = {key: getattr(locked, key) for key in CALENDAR_FIELDS}
+        values.update({key: data[key] for key in CALENDAR_FIELDS if key in data})
+        _calendar_validate(values)
+        values = _normalise_calendar(values)
+        if values.get("is_default"):
+            BusinessCalendar.objects.filter(is_default=True, superseded_at__isnull=True).exclude(
+                pk=locked.pk
+            ).update(is_default=False)
+        if SLAClock.objects.filter(calendar=locked).exists():
+            locked.superseded_at = now
+            locked.save(update_fields=["superseded_at"])
+            current = BusinessCalendar.objects.create(
+                family=locked.family, version=locked.version + 1, **values
+            )
+            TeamCalendar.objects.filter(calendar=locked).update(calendar=current)
+        else:
+            for key, value in values.items():
+                setattr(locked, key, value)
+            locked.save()
+            current = locked
+        if teams is not None:
+            _assign_teams(current, teams)
+    return current
+
+
+def calendar_delete(*, calendar: BusinessCalendar) -> None:
+    if SLAClock.objects.filter(calendar__family=calendar.family).exists():
+        raise DomainError(
+            "Clocks have counted time in this calendar; it is kept so their history stays "
+            "true. Edit it instead (edits apply to new clocks only)."
+        )
+    BusinessCalendar.objects.filter(family=calendar.family).delete()
+
+
+# -- agreements ----------------------------------------------------------------------------------
+
+AGREEMENT_FIELDS = (
+    "name",
+    "status",
+    "effective_from",
+    "effective_until",
+    "goals",
+    "roles",
+    "obligations",
+    "lead_management_protocol",
+    "handoff_process",
+    "compensation_basis",
+    "leads_per_product_per_month",
+    "commitment_stage",
+    "commitment_persona",
+    "first_touch_hours",
+    "max_attempts",
+    "attempt_window_days",
+    "warning_share",
+    "exhaustion_action",
+)
+
+
+def _agreement_validate(agreement: SLAAgreement) -> None:
+    try:
+        agreement.full_clean(exclude=["family", "version", "created_by"])
+    except ValidationError as exc:
+        field_name, messages = next(iter(exc.message_dict.items()))
+        raise DomainError(
+            messages[0], field=None if field_name == "__all__" else field_name
+        ) from exc
+
+
+def agreement_create(
+    *, data: dict, products=(), personas=(), actor: User | None = None
+) -> SLAAgreement:
+    values = {key: data[key] for key in AGREEMENT_FIELDS if key in data}
+    agreement = SLAAgreement(created_by=actor, **values)
+    _agreement_validate(agreement)
+    with transaction.atomic():
+        agreement.save()
+        agreement.products.set(products)
+        agreement.personas.set(personas)
+    return agreement
+
+
+def agreement_update(
+    *,
+    agreement: SLAAgreement,
+    data: dict,
+    products=None,
+    personas=None,
+    actor: User | None = None,
+    now: datetime | None = None,
+) -> SLAAgreement:
+    """Edit an agreement. Once a clock started under it, the edit is a new version (the old
+    one is superseded and keeps its clocks); otherwise it is edited in place."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = SLAAgreement.objects.select_for_update().get(pk=agreement.pk)
+        if locked.superseded_at is not None:
+            raise DomainError("This agreement version was replaced; edit the current version.")
+        products = list(locked.products.all()) if products is None else list(products)
+        personas = list(locked.personas.all()) if personas is None else list(personas)
+        values = {key: getattr(locked, key) for key in AGREEMENT_FIELDS}
+        values.update({key: data[key] for key in AGREEMENT_FIELDS if key in data})
+        if SLAClock.objects.filter(agreement=locked).exists():
+            current = SLAAgreement(
+                family=locked.family, version=locked.version + 1, created_by=actor, **values
+            )
+            _agreement_validate(current)
+            locked.superseded_at = now
+            locked.status = SLAAgreement.Status.SUPERSEDED
+            locked.save(update_fields=["superseded_at", "status"])
+            current.save()
+        else:
+            for key, value in values.items():
+                setattr(locked, key, value)
+            _agreement_validate(locked)
+            locked.save()
+            current = locked
+        current.products.set(products)
+        current.personas.set(personas)
+    return current
+
+
+def agreement_delete(*, agreement: SLAAgreement) -> None:
+    if SLAClock.objects.filter(agreement__family=agreement.family).exists():
+        raise DomainError(
+            "Clocks started under this agreement; it is kept as their record. Set an end "
+            "date (effective until) to stop it applying to new hand-offs."
+        )
+    SLAAgreement.objects.filter(family=agreement.family).delete()
+
+
+def _agreement_for(agreements: Sequence[SLAAgreement], lead: dict, on: datetime):
+    """The agreement covering a lead's product/persona on a day; most specific wins."""
+    day = on.astimezone(UTC).date()
+    best, best_key = None, None
+    for agreement in agreements:
+        if agreement.effective_from > day or (
+            agreement.effective_until is not None and agreement.effective_until < day
+        ):
+            continue
+        product_ids = {p.pk for p in agreement.products.all()}
+        persona_ids = {p.pk for p in agreement.personas.all()}
+        if product_ids and lead["product_id"] not in product_ids:
+            continue
+        if persona_ids and lead["persona_id"] not in persona_ids:
+            continue
+        key = (bool(product_ids), bool(persona_ids), agreement.effective_from, agreement.pk)
+        if best_key is None or key > best_key:
+            best, best_key = agreement, key
+    return best
+
+
+def _terms(agreement: SLAAgreement) -> clock_rules.Terms:
+    return clock_rules.Terms(
+        first_touch_hours=agreement.first_touch_hours,
+        max_attempts=agreement.max_attempts,
+        attempt_window_days=agreement.attempt_window_days,
+        warning_share=agreement.warning_share,
+    )
+
+
+# -- clocks: start, attempts, reassignment, closing -------------------------------------------
+
+
+def clocks_start(*, handoffs: Sequence, now: datetime | None = None) -> list[SLAClock]:
+    """Start one clock per hand-off (`leads.signals.HandOff`), set-based and idempotent.
+
+    The agreement is the active one covering the lead's product and persona on the hand-off
+    day; the calendar is the owner's team's, else the default one. Hand-offs no agreement or
+    calendar covers start no clock (logged). A hand-off that already has a clock is skipped.
+    """
+    now = now or timezone.now()
+    if not handoffs:
+        return []
+    leads = {
+        row["id"]: row
+        for row in Lead.objects.filter(pk__in={h.lead_id for h in handoffs}).values(
+            "id", "product_id", "persona_id", "stage"
+        )
+    }
+    owner_teams = dict(
+        User.objects.filter(pk__in={h.owner_id for h in handoffs}).values_list("id", "team_id")
+    )
+    team_calendars = {
+        row.team_id: row.calendar
+        for row in TeamCalendar.objects.filter(
+            team_id__in={t for t in owner_teams.values() if t}
+        ).select_related("calendar")
+    }
+    default_calendar = BusinessCalendar.objects.filter(
+        is_default=True, superseded_at__isnull=True
+    ).first()
+    agreements = list(
+        SLAAgreement.objects.filter(
+            status=SLAAgreement.Status.ACTIVE, superseded_at__isnull=True
+        ).prefetch_related("products", "personas")
+    )
+    clocks = []
+    for handoff in handoffs:
+        lead = leads.get(handoff.lead_id)
+        if lead is None or lead["stage"] not in SALES_STAGES:
+            continue
+        agreement = _agreement_for(agreements, lead, handoff.at)
+        calendar = team_calendars.get(owner_teams.get(handoff.owner_id)) or default_calendar
+        if agreement is None or calendar is None:
+            logger.warning(
+                "No SLA clock for lead %s: no %s covers it.",
+                handoff.lead_id,
+                "agreement" if agreement is None else "calendar",
+            )
+            continue
+        due = clock_rules.deadlines(calendar_engine_for(calendar), handoff.at, _terms(agreement))
+        clocks.append(
+            SLAClock(
+                lead_id=handoff.lead_id,
+                owner_id=handoff.owner_id,
+                agreement=agreement,
+                calendar=calendar,
+                handoff_at=handoff.at,
+                first_touch_due_at=due.first_touch_due_at,
+                warn_at=due.warn_at,
+                attempt_window_ends_at=due.attempt_window_ends_at,
+            )
+        )
+    if not clocks:
+        return []
+    with transaction.atomic():
+        SLAClock.objects.bulk_create(clocks, ignore_conflicts=True)
+        # Back-filled hand-offs may already have attempts: count them.
+        with_attempts = set(
+            ContactAttempt.objects.filter(
+                lead_id__in={c.lead_id for c in clocks},
+                occurred_at__gte=min(c.handoff_at for c in clocks),
+            ).values_list("lead_id", flat=True)
+        )
+        if with_attempts:
+            clocks_recount(lead_ids=with_attempts, now=now)
+    return clocks
+
+
+def clocks_record_attempts(*, attempt_ids: Iterable[int], now: datetime | None = None) -> None:
+    """Contact attempts were logged: recount the clocks of their leads (idempotent)."""
+    lead_ids = set(
+        ContactAttempt.objects.filter(pk__in=list(attempt_ids)).values_list("lead_id", flat=True)
+    )
+    if lead_ids:
+        clocks_recount(lead_ids=lead_ids, now=now)
+
+
+def _counted_actor_ids(lead_ids: set[int]) -> tuple[set[int], dict[int, set[int]]]:
+    """Managers (count on any lead), and each lead's past and present owners."""
+    managers = set(
+        User.objects.filter(Q(groups__name=Role.MANAGER) | Q(is_superuser=True)).values_list(
+            "id", flat=True
+        )
+    )
+    owners: dict[int, set[int]] = defaultdict(set)
+    for lead_id, owner_id in RoutingAssignment.objects.filter(
+        lead_id__in=lead_ids, owner__isnull=False
+    ).values_list("lead_id", "owner_id"):
+        owners[lead_id].add(owner_id)
+    return managers, owners
+
+
+def clocks_recount(*, lead_ids: Iterable[int], now: datetime | None = None) -> None:
+    """Recompute first touch, status, attempts and over-contact of the leads' clocks from the
+    attempts table, so a repeated or out-of-order signal changes nothing twice.
+
+    Attempts count when made by the clock's owner, a previous owner of the lead, or a
+    manager (human sales touches); each attempt belongs to the lead's latest clock started
+    at or before it. A first attempt after the due instant keeps (or makes) the clock
+    breached and records the real response time. The A-th attempt without progress runs
+    the exhaustion action once.
+    """
+    now = now or timezone.now()
+    lead_ids = set(lead_ids)
+    with transaction.atomic():
+        clocks = list(
+            SLAClock.objects.select_for_update(of=("self",))
+            .filter(lead_id__in=lead_ids)
+            .select_related("agreement", "calendar", "lead")
+            .order_by("lead_id", "handoff_at")
+        )
+        if not clocks:
+            return
+        managers, past_owners = _counted_actor_ids(lead_ids)
+        attempts_by_lead: dict[int, list] = defaultdict(list)
+        for row in (
+            ContactAttempt.objects.filter(lead_id__in=lead_ids)
+            .order_by("occurred_at", "id")
+            .values("lead_id", "actor_id", "occurred_at", "outcome")
+        ):
+            attempts_by_lead[row["lead_id"]].append(row)
+        next_handoff: dict[int, datetime | None] = {}
+        for clock, following in zip(clocks, [*clocks[1:], None], strict=True):
+            same_lead = following is not None and following.lead_id == clock.lead_id
+            next_handoff[clock.pk] = following.handoff_at if same_lead else None
+
+        changed, late, exhausted = [], [], []
+        for clock in clocks:
+            allowed = managers | past_owners.get(clock.lead_id, set()) | {clock.owner_id}
+            until = next_handoff[clock.pk]
+            counted = [
+                clock_rules.Attempt(row["occurred_at"], row["outcome"])
+                for row in attempts_by_lead.get(clock.lead_id, [])
+                if row["occurred_at"] >= clock.handoff_at
+                and (until is None or row["occurred_at"] < until)
+                and row["actor_id"] in allowed
+            ]
+            result = clock_rules.attempts_outcome(
+                counted,
+                first_touch_due_at=clock.first_touch_due_at,
+                attempt_window_ends_at=clock.attempt_window_ends_at,
+                max_attempts=clock.agreement.max_attempts,
+            )
+            before = (
+                clock.first_touch_at,
+                clock.status,
+                clock.attempts,
+                clock.over_contact,
+                clock.response_business_seconds,
+            )
+            clock.attempts = result.attempts
+            clock.over_contact = result.over_contact
+            if result.first_touch_at is not None:
+                clock.first_touch_at = result.first_touch_at
+                clock.response_business_seconds = clock_rules.response_seconds(
+                    calendar_engine_for(clock.calendar), clock.handoff_at, result.first_touch_at
+                )
+                if clock.status == SLAClock.Status.PENDING:
+                    if result.first_touch_met:
+                        clock.status = SLAClock.Status.MET
+                    else:
+                        clock.status = SLAClock.Status.BREACHED
+                        clock.breached_at = now
+                        late.append(clock)
+            after = (
+                clock.first_touch_at,
+                clock.status,
+                clock.attempts,
+                clock.over_contact,
+                clock.response_business_seconds,
+            )
+            if after != before:
+                changed.append(clock)
+            if (
+                result.allowance_used_without_progress
+                and clock.exhausted_at is None
+                and clock.closed_at is None
+                and clock.lead.stage == Stage.SQL
+            ):
+                clock.exhausted_at = now
+                exhausted.append(clock)
+                if clock not in changed:
+                    changed.append(clock)
+        if changed:
+            SLAClock.objects.bulk_update(
+                changed,
+                [
+                    "first_touch_at",
+                    "response_business_seconds",
+                    "status",
+                    "breached_at",
+                    "attempts",
+                    "over_contact",
+                    "exhausted_at",
+                ],
+            )
+        if late:
+            _records(SLARecord.Kind.BREACH, [c.pk for c in late], now, detail="late first touch")
+            _alert_breaches([c.pk for c in late], now)
+        if exhausted:
+            _exhaust([c.pk for c in exhausted], now, detail="attempts used without progress")
+
+
+def clocks_reassign(*, assignments: Sequence) -> int:
+    """The lead's owner changed: its open clocks follow the lead (they are not reset)."""
+    latest = {a.lead_id: a.owner_id for a in sorted(assignments, key=lambda a: a.at)}
+    updated = 0
+    with transaction.atomic():
+        for owner_id in set(latest.values()):
+            lead_ids = [lead for lead, owner in latest.items() if owner == owner_id]
+            updated += SLAClock.objects.filter(lead_id__in=lead_ids, closed_at__isnull=True).update(
+                owner_id=owner_id
+            )
+    return updated
+
+
+def clocks_close(*, changes: Sequence) -> int:
+    """Leads left the sales stages: their open clocks stop (closed at the change instant)."""
+    leaving: dict[datetime, list[int]] = defaultdict(list)
+    for change in changes:
+        if change.to_stage not in SALES_STAGES:
+            leaving[change.at].append(change.lead_id)
+    closed = 0
+    with transaction.atomic():
+        for at, lead_ids in leaving.items():
+            closed += SLAClock.objects.filter(
+                lead_id__in=lead_ids, closed_at__isnull=True, handoff_at__lte=at
+            ).update(closed_at=at)
+    return closed
+
+
+# -- the sweep -----------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepResult:
+    breached: list[int] = field(default_factory=list)
+    warned: list[int] = field(default_factory=list)
+    exhausted: list[int] = field(default_factory=list)
+    closed: list[int] = field(default_factory=list)
+
+
+def clocks_sweep(*, now: datetime | None = None, batch_size: int = SWEEP_BATCH) -> SweepResult:
+    """Mark breaches, send warnings and run exhaustion actions that are due at `now`.
+
+    Each batch is claimed with `SELECT … FOR UPDATE SKIP LOCKED` on a partial index of the
+    stored deadlines and committed with its records and notifications, so several sweeps
+    at once split the work, each event happens exactly once (also guarded by a unique
+    record per clock and kind), and a sweep that dies half-way loses only its uncommitted
+    batch, which the next sweep picks up. Cost grows with the clocks due, not with leads.
+    """
+    now = now or timezone.now()
+    result = SweepResult()
+    while True:
+        batch = _sweep_breaches(now, batch_size)
+        result.breached += batch
+        if len(batch) < batch_size:
+            break
+    while True:
+        batch = _sweep_warnings(now, batch_size)
+        result.warned += batch
+        if len(batch) < batch_size:
+            break
+    while True:
+        exhausted, closed = _sweep_windows(now, batch_size)
+        result.exhausted += exhausted
+        result.closed += closed
+        if len(exhausted) + len(closed) < batch_size:
+            break
+    return result
+
+
+def _claim(queryset, order: str, batch_size: int) -> list[int]:
+    return list(
+        queryset.select_for_update(skip_locked=True)
+        .order_by(order)
+        .values_list("id", flat=True)[:batch_size]
+    )
+
+
+def _sweep_breaches(now: datetime, batch_size: int) -> list[int]:
+    with transaction.atomic():
+        ids = _claim(
+            SLAClock.objects.filter(
+                status=SLAClock.Status.PENDING,
+                closed_at__isnull=True,
+                first_touch_due_at__lte=now,
+            ),
+            "first_touch_due_at",
+            batch_size,
+        )
+        if not ids:
+            return []
+        SLAClock.objects.filter(pk__in=ids, status=SLAClock.Status.PENDING).update(
+            status=SLAClock.Status.BREACHED, breached_at=now
+        )
+        _records(SLARecord.Kind.BREACH, ids, now)
+        _alert_breaches(ids, now)
+    return ids
+
+
+def _sweep_warnings(now: datetime, batch_size: int) -> list[int]:
+    with transaction.atomic():
+        ids = _claim(
+            SLAClock.objects.filter(
+                status=SLAClock.Status.PENDING,
+                warned_at__isnull=True,
+                closed_at__isnull=True,
+                warn_at__lte=now,
+            ),
+            "warn_at",
+            batch_size,
+        )
+        if not ids:
+            return []
+        SLAClock.objects.filter(pk__in=ids).update(warned_at=now)
+        _records(SLARecord.Kind.WARNING, ids, now)
+        _alert(
+            "warning",
+            ids,
+            now,
+            recipients=lambda clock: [clock.owner],
+            title_one="First touch due soon: {lead}",
+            title_many="First touch due soon on {n} leads",
+            body="The first-touch deadline is {due}. Log an attempt before then.",
+        )
+    return ids
+
+
+def _sweep_windows(now: datetime, batch_size: int) -> tuple[list[int], list[int]]:
+    with transaction.atomic():
+        rows = list(
+            SLAClock.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(
+                exhausted_at__isnull=True,
+                closed_at__isnull=True,
+                attempt_window_ends_at__lte=now,
+            )
+            .order_by("attempt_window_ends_at")
+            .values_list("id", "lead__stage")[:batch_size]
+        )
+        if not rows:
+            return [], []
+        exhausted = [pk for pk, stage in rows if stage == Stage.SQL]
+        # The lead moved forward (or out) before the window closed: nothing to exhaust.
+        closed = [pk for pk, stage in rows if stage != Stage.SQL]
+        if closed:
+            SLAClock.objects.filter(pk__in=closed).update(closed_at=now)
+        if exhausted:
+            SLAClock.objects.filter(pk__in=exhausted).update(exhausted_at=now)
+            _exhaust(exhausted, now, detail="attempt window closed")
+    return exhausted, closed
+
+
+def _records(kind: str, clock_ids: list[int], now: datetime, detail: str = "") -> None:
+    owners = dict(SLAClock.objects.filter(pk__in=clock_ids).values_list("id", "owner_id"))
+    SLARecord.objects.bulk_create(
+        [
+            SLARecord(clock_id=pk, kind=kind, at=now, owner_id=owners.get(pk), detail=detail)
+            for pk in clock_ids
+        ]
+    )
+
+
+def _exhaust(clock_ids: list[int], now: datetime, *, detail: str) -> None:
+    """Run the exhaustion action of clocks just claimed as exhausted (inside their batch)."""
+    from leads.services import lead_transition
+
+    _records(SLARecord.Kind.EXHAUSTION, clock_ids, now, detail=detail)
+    recycle = list(
+        SLAClock.objects.filter(
+            pk__in=clock_ids,
+            agreement__exhaustion_action=SLAAgreement.ExhaustionAction.RECYCLE,
+        ).values_list("lead_id", flat=True)
+    )
+    if recycle:
+        # Lock the leads, then move those still in sql (a rep may have just moved one on).
+        in_sql = Lead.objects.select_for_update().filter(pk__in=recycle, stage=Stage.SQL)
+        for lead_id in in_sql.values_list("id", flat=True):
+            try:
+                lead_transition(
+                    lead=lead_id, to_stage=Stage.RECYCLED, reason=EXHAUSTED_REASON, now=now
+                )
+            except DomainError as exc:
+                logger.warning("SLA exhaustion could not recycle lead %s: %s", lead_id, exc)
+    _alert(
+        "exhausted",
+        clock_ids,
+        now,
+        recipients=lambda clock: [clock.owner, _manager_of(clock)],
+        title_one="SLA attempts exhausted: {lead}",
+        title_many="SLA attempts exhausted on {n} leads",
+        body="The agreed attempts or window are used up; the agreement's exhaustion action ran.",
+    )
+
+
+def _manager_of(clock: SLAClock) -> User | None:
+    owner = clock.owner
+    if owner is None or owner.team is None:
+        return None
+    return owner.team.manager
+
+
+def _alert_breaches(clock_ids: list[int], now: datetime) -> None:
+    _alert(
+        "breached",
+        clock_ids,
+        now,
+        recipients=lambda clock: [clock.owner, _manager_of(clock)],
+        title_one="First-touch SLA breached: {lead}",
+        title_many="First-touch SLA breached on {n} leads",
+        body="The first attempt was due at {due} and had not been logged.",
+    )
+
+
+EVENT_TYPES = {"warning": "sla.warning", "breached": "sla.breached", "exhausted": "sla.exhausted"}
+
+
+def _alert(
+    kind: str, clock_ids: list[int], now: datetime, *, recipients, title_one, title_many, body
+) -> None:
+    """One notification per person per batch (a digest when several leads are concerned),
+    and one integration event per clock after commit."""
+    clocks = list(
+        SLAClock.objects.filter(pk__in=clock_ids).select_related(
+            "lead", "owner__team__manager", "agreement"
+        )
+    )
+    by_user: dict[int, tuple[User, list[SLAClock]]] = {}
+    for clock in clocks:
+        for user in recipients(clock):
+            if user is not None:
+                by_user.setdefault(user.pk, (user, []))[1].append(clock)
+    for user, concerned in by_user.values():
+        if len(concerned) == 1:
+            clock = concerned[0]
+            title = title_one.format(lead=clock.lead)
+            url = clock.lead.get_absolute_url()
+        else:
+            title = title_many.format(n=len(concerned))
+            url = "/sla/"
+        due = timezone.localtime(concerned[0].first_touch_due_at, _zone(user))
+        notification_send(
+            users=[user],
+            kind=f"sla_{kind}",
+            title=title[:200],
+            body=body.format(due=f"{due:%a %d %b %H:%M} ({user.time_zone})"),
+            url=url,
+        )
+    payloads = [_payload(clock) for clock in clocks]
+    event_type = EVENT_TYPES[kind]
+
+    def _emit() -> None:
+        for payload in payloads:
+            emit(event_type, payload, occurred_at=now)
+
+    transaction.on_commit(_emit)
+
+
+def _zone(user: User):
+    from zoneinfo import ZoneInfo
+
+    try:
+        return ZoneInfo(user.time_zone or "UTC")
+    except (KeyError, ValueError):
+        return UTC
+
+
+def _payload(clock: SLAClock) -> dict:
+    def iso(value):
+        return value.isoformat() if value else None
+
+    return {
+        "clock": clock.pk,
+        "lead": clock.lead_id,
+        "owner": clock.owner_id,
+        "agreement": clock.agreement_id,
+        "status": clock.status,
+        "handoff_at": iso(clock.handoff_at),
+        "first_touch_due_at": iso(clock.first_touch_due_at),
+        "first_touch_at": iso(clock.first_touch_at),
+        "attempts": clock.attempts,
+        "attempt_window_ends_at": iso(clock.attempt_window_ends_at),
+        "over_contact": clock.over_contact,
+        "exhausted_at": iso(clock.exhausted_at),
+    }
+
+
+# -- marketing commitments -----------------------------------------------------------------------
+
+
+def commitments_check(*, now: datetime | None = None) -> list[CommitmentRisk]:
+    """Raise `commitment.at_risk` once per product and month for commitments behind pace."""
+    from sla import selectors
+
+    now = now or timezone.now()
+    raised = []
+    rows = selectors.commitment_pace(start=now, end=now, now=now)
+    for row in rows:
+        if row["status"] != "at_risk":
+            continue
+        try:
+            with transaction.atomic():
+                risk, created = CommitmentRisk.objects.get_or_create(
+                    product_id=row["product_id"],
+                    month=row["month"],
+                    defaults={
+                        "agreement_id": row["agreement_id"],
+                        "delivered": row["delivered"],
+                        "committed": row["committed"],
+                        "expected_by_now": row["expected_by_now"],
+                        "raised_at": now,
+                    },
+                )
+                if not created:
+                    continue
+                _alert_commitment(risk, row, now)
+        except IntegrityError:  # another worker raised it first
+            continue
+        raised.append(risk)
+    return raised
+
+
+def _alert_commitment(risk: CommitmentRisk, row: dict, now: datetime) -> None:
+    people = User.objects.filter(
+        Q(groups__name=Role.MARKETING) | Q(groups__name=Role.MANAGER), is_active=True
+    ).distinct()
+    title = (
+        f"Marketing commitment at risk: {row['product_name']} {risk.month:%B %Y} — "
+        f"{risk.delivered} of {risk.committed}"
+    )
+    notification_send(
+        users=list(people),
+        kind="commitment_at_risk",
+        title=title[:200],
+        body=(
+            f"{risk.delivered} leads reached {row['stage']} so far; about "
+            f"{risk.expected_by_now} were expected by now to reach {risk.committed} this month."
+        ),
+        url="/sla/compliance/",
+    )
+    payload = {
+        "agreement": risk.agreement_id,
+        "product": risk.product_id,
+        "month": risk.month.isoformat(),
+        "stage": row["stage"],
+        "delivered": risk.delivered,
+        "committed": risk.committed,
+        "expected_by_now": str(risk.expected_by_now),
+    }
+    transaction.on_commit(lambda: emit("commitment.at_risk", payload, occurred_at=now))
+
+
+def products_covered(agreement: SLAAgreement) -> list[Product]:
+    chosen = list(agreement.products.all())
+    return chosen or list(Product.objects.filter(is_active=True))
