@@ -267,6 +267,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "heartbeat": {"task": "smarketing.tasks.heartbeat", "schedule": timedelta(minutes=1)},
+    "sla-clocks-sweep": {"task": "sla.tasks.clocks_sweep", "schedule": timedelta(minutes=1)},
+    "sla-commitments-check": {
+        "task": "sla.tasks.commitments_check",
+        "schedule": timedelta(days=1),
+    },
     "funnel-snapshots-roll-up": {
         "task": "reporting.tasks.funnel_snapshots_roll_up",
         "schedule": timedelta(minutes=15),
