@@ -1,0 +1,353 @@
+"""Viewsets of the leads API: thin layers over `leads.services` and `leads.selectors`.
+
+Permissions are the role groups' Django permissions (leads/apps.py), one per action; sales
+reps see their team's leads only (`leads_visible_to`), and log attempts and feedback on the
+leads they own.
+"""
+
+import django_filters
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.response import Response
+
+from leads import selectors, services
+from leads.api import serializers as s
+from leads.lifecycle import STAGE_LABELS
+from leads.models import Campaign, Lead, Product, RescoreRun
+from smarketing.api_support import DomainError
+
+
+class ActionPermission(BasePermission):
+    """Each action of a viewset needs the Django permissions in `view.required_permissions`."""
+
+    message = "You do not have permission to perform this action."
+
+    def has_permission(self, request, view):
+        needed = view.required_permissions.get(view.action)
+        if needed is None:
+            return view.action is None  # OPTIONS; unknown actions are refused
+        return request.user.has_perms(needed)
+
+
+def _crud(model: str) -> dict[str, tuple[str, ...]]:
+    view, add, change, delete = (f"leads.{a}_{model}" for a in ("view", "add", "change", "delete"))
+    return {
+        "list": (view,),
+        "retrieve": (view,),
+        "create": (add,),
+        "update": (change,),
+        "partial_update": (change,),
+        "destroy": (delete,),
+    }
+
+
+def _object_body(data) -> dict:
+    if not isinstance(data, dict):
+        raise DomainError("Send a JSON object.")
+    return dict(data)
+
+
+class LeadFilter(django_filters.FilterSet):
+    stage = django_filters.ChoiceFilter(choices=list(STAGE_LABELS.items()))
+    owner = django_filters.NumberFilter(field_name="owner_id")
+    source = django_filters.CharFilter()
+    campaign = django_filters.NumberFilter(field_name="campaign_id")
+    product = django_filters.NumberFilter(field_name="product_id")
+    persona = django_filters.NumberFilter(field_name="persona_id")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Lead
+        fields = [
+            "stage",
+            "owner",
+            "source",
+            "campaign",
+            "product",
+            "persona",
+            "created_after",
+            "created_before",
+        ]
+
+
+def _with_lead(name: str, serializer) -> serializers.Serializer:
+    return inline_serializer(
+        f"Lead{name.title()}Result", {name: serializer(), "lead": s.LeadSerializer()}
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Leads you can see, filtered"),
+    retrieve=extend_schema(summary="One lead"),
+    destroy=extend_schema(summary="Delete a lead and its history"),
+)
+class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.LeadSerializer
+    filterset_class = LeadFilter
+    ordering_fields = ["created_at", "updated_at", "score", "id"]
+    permission_classes = [IsAuthenticated, ActionPermission]
+    required_permissions = {
+        **_crud("lead"),
+        "bulk": ("leads.add_lead", "leads.change_lead"),
+        "transition": ("leads.add_stagetransition",),
+        "events": ("leads.add_event",),
+        "attempts": ("leads.add_contactattempt",),
+        "feedback": ("leads.add_salesfeedback",),
+        "assign": ("leads.add_routingassignment",),
+    }
+
+    def get_queryset(self):
+        return selectors.leads_visible_to(self.request.user).order_by("-created_at", "-id")
+
+    def _answer(self, name: str, row, serializer, lead_id: int, code=status.HTTP_201_CREATED):
+        lead = Lead.objects.get(pk=lead_id)
+        return Response(
+            {name: serializer(row).data, "lead": s.LeadSerializer(lead).data}, status=code
+        )
+
+    @extend_schema(request=s.LeadWriteSerializer, responses={201: s.LeadSerializer})
+    def create(self, request):
+        lead = services.lead_create(data=_object_body(request.data), actor=request.user)
+        return Response(s.LeadSerializer(lead).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=s.LeadWriteSerializer(partial=True),
+        responses={200: s.LeadSerializer},
+        description="`stage` and `score` are read-only here (use `transition/`).",
+    )
+    def partial_update(self, request, pk=None):
+        lead = self.get_object()
+        lead = services.lead_update(lead=lead, data=_object_body(request.data), actor=request.user)
+        return Response(s.LeadSerializer(lead).data)
+
+    def destroy(self, request, pk=None):
+        services.lead_delete(lead=self.get_object(), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=s.LeadWriteSerializer(many=True),
+        responses={
+            200: OpenApiResponse(s.BulkResultSerializer, description="Every row was saved."),
+            207: OpenApiResponse(
+                s.BulkResultSerializer,
+                description="Some rows were refused (see `errors`); the valid rows were saved.",
+            ),
+        },
+        summary="Upsert up to 1,000 leads by external_id",
+        description=(
+            "Rows with a known `external_id` update that lead (only the fields sent); other "
+            "rows create leads. Valid rows are saved even when others fail: the answer is 200 "
+            "when every row was saved, 207 when some were refused, each with its `index` and "
+            "field messages. More than 1,000 rows is a 400 and saves nothing."
+        ),
+    )
+    @action(detail=False, methods=["post"])
+    def bulk(self, request):
+        result = services.leads_upsert(rows=request.data, actor=request.user)
+        body = {
+            "created": len(result.created),
+            "updated": len(result.updated),
+            "errors": result.errors,
+            "created_ids": result.created,
+            "updated_ids": result.updated,
+        }
+        return Response(body, status=207 if result.errors else 200)
+
+    @extend_schema(
+        request=s.TransitionInputSerializer,
+        responses={201: _with_lead("transition", s.StageTransitionSerializer)},
+        summary="Move a lead to another stage",
+        description="An impossible move is a 400 that says which moves are possible.",
+    )
+    @action(detail=True, methods=["post"])
+    def transition(self, request, pk=None):
+        lead = self.get_object()
+        data = self._validated(s.TransitionInputSerializer, request)
+        transition = services.lead_transition(
+            lead=lead.pk,
+            to_stage=data["to"],
+            actor=request.user,
+            reason=data["reason"],
+            at=data.get("at"),
+        )
+        return self._answer("transition", transition, s.StageTransitionSerializer, lead.pk)
+
+    @extend_schema(
+        request=s.EventInputSerializer,
+        responses={201: _with_lead("event", s.EventSerializer)},
+        summary="Record an engagement event (rescoring may qualify the lead)",
+    )
+    @action(detail=True, methods=["post"])
+    def events(self, request, pk=None):
+        lead = self.get_object()
+        data = self._validated(s.EventInputSerializer, request)
+        event = services.lead_event_record(
+            lead=lead.pk,
+            type=data["type"],
+            occurred_at=data["occurred_at"],
+            properties=data["properties"],
+            campaign=data.get("campaign"),
+            actor=request.user,
+        )
+        return self._answer("event", event, s.EventSerializer, lead.pk)
+
+    @extend_schema(
+        request=s.AttemptInputSerializer,
+        responses={201: _with_lead("attempt", s.ContactAttemptSerializer)},
+        summary="Log a contact attempt (the lead's owner, or a manager)",
+    )
+    @action(detail=True, methods=["post"])
+    def attempts(self, request, pk=None):
+        lead = self._owned_lead("log attempts on")
+        data = self._validated(s.AttemptInputSerializer, request)
+        attempt = services.contact_attempt_log(
+            lead=lead.pk,
+            actor=request.user,
+            channel=data["channel"],
+            outcome=data["outcome"],
+            occurred_at=data.get("occurred_at"),
+            note=data["note"],
+        )
+        return self._answer("attempt", attempt, s.ContactAttemptSerializer, lead.pk)
+
+    @extend_schema(
+        request=s.FeedbackInputSerializer,
+        responses={201: _with_lead("feedback", s.SalesFeedbackSerializer)},
+        summary="Accept or reject a handed-off lead (the lead's owner, or a manager)",
+        description=(
+            "Reject with not_ready, bad_contact_data, duplicate, competitor or other → "
+            "recycled; bad_fit → disqualified. Accept with `advance` → opportunity."
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def feedback(self, request, pk=None):
+        lead = self._owned_lead("give feedback on")
+        data = self._validated(s.FeedbackInputSerializer, request)
+        feedback = services.sales_feedback_give(lead=lead.pk, author=request.user, **data)
+        return self._answer("feedback", feedback, s.SalesFeedbackSerializer, lead.pk)
+
+    @extend_schema(
+        request=s.AssignInputSerializer,
+        responses={201: _with_lead("assignment", s.RoutingAssignmentSerializer)},
+        summary="Give the lead to a sales owner",
+    )
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        lead = self.get_object()
+        data = self._validated(s.AssignInputSerializer, request)
+        owner = data["owner"]
+        user = request.user
+        if (
+            owner is not None
+            and not selectors.sees_all_leads(user)
+            and (user.team_id is None or owner.team_id != user.team_id)
+        ):
+            raise DomainError("You can assign leads to your own team only.", field="owner")
+        assignment = services.lead_assign(
+            lead=lead.pk, owner=owner, actor=user, reason=data["reason"]
+        )
+        return self._answer("assignment", assignment, s.RoutingAssignmentSerializer, lead.pk)
+
+    def _validated(self, serializer_class, request) -> dict:
+        serializer = serializer_class(data=_object_body(request.data))
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def _owned_lead(self, verb: str) -> Lead:
+        lead = self.get_object()
+        if not selectors.can_log_sales_touches(self.request.user, lead):
+            self.permission_denied(
+                self.request, message=f"Only the lead's owner (or a manager) can {verb} it."
+            )
+        return lead
+
+
+class ProductViewSet(viewsets.ModelViewSet):
+    queryset = Product.objects.order_by("name")
+    serializer_class = s.ProductSerializer
+    permission_classes = [IsAuthenticated, ActionPermission]
+    required_permissions = _crud("product")
+    filterset_fields = ["is_active", "code"]
+
+
+class CampaignViewSet(viewsets.ModelViewSet):
+    queryset = Campaign.objects.order_by("-starts_on", "name")
+    serializer_class = s.CampaignSerializer
+    permission_classes = [IsAuthenticated, ActionPermission]
+    required_permissions = _crud("campaign")
+    filterset_fields = ["channel", "source", "product"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Qualification definition versions"),
+    retrieve=extend_schema(summary="One definition version"),
+)
+class DefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.DefinitionSerializer
+    permission_classes = [IsAuthenticated, ActionPermission]
+    required_permissions = {
+        "list": ("leads.view_qualificationdefinition",),
+        "retrieve": ("leads.view_qualificationdefinition",),
+        "create": ("leads.add_qualificationdefinition",),
+        "partial_update": ("leads.change_qualificationdefinition",),
+        "activate": ("leads.activate_qualificationdefinition",),
+    }
+    filterset_fields = ["stage", "status"]
+
+    def get_queryset(self):
+        return selectors.definitions_list().order_by("stage", "-version")
+
+    @extend_schema(request=s.DefinitionInputSerializer, responses={201: s.DefinitionSerializer})
+    def create(self, request):
+        serializer = s.DefinitionInputSerializer(data=_object_body(request.data))
+        serializer.is_valid(raise_exception=True)
+        definition = services.definition_create(actor=request.user, **serializer.validated_data)
+        return Response(s.DefinitionSerializer(definition).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=s.DefinitionUpdateSerializer,
+        responses={200: s.DefinitionSerializer},
+        description="Drafts only: an active or retired version is never edited.",
+    )
+    def partial_update(self, request, pk=None):
+        serializer = s.DefinitionUpdateSerializer(data=_object_body(request.data))
+        serializer.is_valid(raise_exception=True)
+        definition = services.definition_update(
+            definition=self.get_object(), **serializer.validated_data
+        )
+        return Response(s.DefinitionSerializer(definition).data)
+
+    @extend_schema(
+        request=None,
+        responses={202: s.RescoreRunSerializer},
+        summary="Activate this version (managers)",
+        description=(
+            "Retires the active version of the stage and rescores open leads in the "
+            "background; the answer is the rescoring run (see `rescore-runs/{id}/`)."
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def activate(self, request, pk=None):
+        run = services.definition_activate(definition=self.get_object(), actor=request.user)
+        return Response(s.RescoreRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class RescoreRunViewSet(viewsets.ReadOnlyModelViewSet):
+    """Progress of bulk rescoring after an activation."""
+
+    queryset = RescoreRun.objects.order_by("-created_at", "-id")
+    serializer_class = s.RescoreRunSerializer
+    permission_classes = [IsAuthenticated, ActionPermission]
+    required_permissions = {
+        "list": ("leads.view_rescorerun",),
+        "retrieve": ("leads.view_rescorerun",),
+    }
+    filterset_fields = ["definition", "status"]
