@@ -5,4 +5,9 @@ from personas import views
 app_name = "personas"
 urlpatterns = [
     path("", views.index, name="index"),
+    path("new/", views.persona_form, name="create"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/edit/", views.persona_form, name="edit"),
+    path("<int:pk>/interviews/new/", views.interview_form, name="interview_create"),
+    path("<int:pk>/journey/", views.journey_form, name="journey"),
 ]
