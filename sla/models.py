@@ -8,6 +8,7 @@ from one schedule. Rows no clock uses yet are edited in place.
 """
 
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -136,8 +137,8 @@ class SLAAgreement(models.Model):
     first_touch_hours = models.DecimalField(
         max_digits=6,
         decimal_places=2,
-        default=5,
-        validators=[MinValueValidator(0.25)],
+        default=Decimal("5"),
+        validators=[MinValueValidator(Decimal("0.25"))],
         help_text="First attempt within this many business hours of hand-off.",
     )
     max_attempts = models.PositiveSmallIntegerField(default=4, validators=[MinValueValidator(1)])
@@ -147,8 +148,8 @@ class SLAAgreement(models.Model):
     warning_share = models.DecimalField(
         max_digits=3,
         decimal_places=2,
-        default=0.8,
-        validators=[MinValueValidator(0.05), MaxValueValidator(0.99)],
+        default=Decimal("0.80"),
+        validators=[MinValueValidator(Decimal("0.05")), MaxValueValidator(Decimal("0.99"))],
         help_text="Warn the owner when this share of the first-touch allowance has elapsed.",
     )
     exhaustion_action = models.CharField(

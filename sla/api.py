@@ -1,0 +1,401 @@
+"""REST API: `sla/calendars/`, `sla/agreements/` (CRUD), `sla/clocks/` and `sla/compliance/`.
+
+Editing a calendar or an agreement that a clock already started under answers the new
+version (a new `id`, `version + 1`, same `family`); the old version stays readable by id.
+"""
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import django_filters
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.response import Response
+
+from accounts.models import Team
+from sla import selectors, services
+from sla.models import BusinessCalendar, SLAAgreement, SLAClock
+from smarketing.api import router
+
+# -- calendars -----------------------------------------------------------------------------------
+
+
+class BusinessCalendarSerializer(serializers.ModelSerializer):
+    teams = serializers.SerializerMethodField()
+
+    class Meta:
+        model = BusinessCalendar
+        fields = [
+            "id",
+            "family",
+            "version",
+            "name",
+            "time_zone",
+            "hours",
+            "holiday_country",
+            "holiday_subdivision",
+            "custom_holidays",
+            "is_default",
+            "teams",
+            "created_at",
+            "superseded_at",
+        ]
+
+    def get_teams(self, calendar) -> list[int]:
+        return [row.team_id for row in calendar.team_assignments.all()]
+
+
+class BusinessCalendarInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    time_zone = serializers.CharField(max_length=64)
+    hours = serializers.JSONField(
+        help_text='Weekday "0" (Monday) … "6" → list of ["HH:MM", "HH:MM"] opening intervals.'
+    )
+    holiday_country = serializers.CharField(max_length=3, required=False, allow_blank=True)
+    holiday_subdivision = serializers.CharField(max_length=10, required=False, allow_blank=True)
+    custom_holidays = serializers.ListField(child=serializers.DateField(), required=False)
+    is_default = serializers.BooleanField(required=False)
+    teams = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(), many=True, required=False
+    )
+
+
+class SLAPermissions(permissions.DjangoModelPermissions):
+    """Everyone signed in reads; writing needs the model's add/change/delete permission."""
+
+
+class BusinessCalendarViewSet(viewsets.ModelViewSet):
+    serializer_class = BusinessCalendarSerializer
+    permission_classes = [permissions.IsAuthenticated, SLAPermissions]
+    queryset = BusinessCalendar.objects.prefetch_related("team_assignments")
+    filterset_fields = ["is_default", "family"]
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "list" and self.request.query_params.get("versions") != "all":
+            queryset = queryset.filter(superseded_at__isnull=True)
+        return queryset
+
+    @extend_schema(request=BusinessCalendarInputSerializer, responses=BusinessCalendarSerializer)
+    def create(self, request, *args, **kwargs):
+        data = self._input(request, partial=False)
+        teams = data.pop("teams", ())
+        calendar = services.calendar_create(data=data, teams=teams)
+        return Response(self._output(calendar), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=BusinessCalendarInputSerializer, responses=BusinessCalendarSerializer)
+    def update(self, request, *args, **kwargs):
+        data = self._input(request, partial=kwargs.get("partial", False))
+        teams = data.pop("teams", None)
+        calendar = services.calendar_update(calendar=self.get_object(), data=data, teams=teams)
+        return Response(self._output(calendar))
+
+    @extend_schema(request=BusinessCalendarInputSerializer, responses=BusinessCalendarSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
+
+    def destroy(self, request, *args, **kwargs):
+        services.calendar_delete(calendar=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _input(self, request, *, partial: bool) -> dict:
+        serializer = BusinessCalendarInputSerializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        if "custom_holidays" in data:
+            data["custom_holidays"] = [d.isoformat() for d in data["custom_holidays"]]
+        return data
+
+    def _output(self, calendar) -> dict:
+        calendar = BusinessCalendar.objects.prefetch_related("team_assignments").get(pk=calendar.pk)
+        return BusinessCalendarSerializer(calendar).data
+
+
+# -- agreements ----------------------------------------------------------------------------------
+
+
+class SLAAgreementSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SLAAgreement
+        fields = [
+            "id",
+            "family",
+            "version",
+            *services.AGREEMENT_FIELDS,
+            "products",
+            "personas",
+            "created_at",
+            "superseded_at",
+        ]
+
+
+class SLAAgreementInputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SLAAgreement
+        fields = [*services.AGREEMENT_FIELDS, "products", "personas"]
+        extra_kwargs = {"status": {"required": False}}
+
+    def validate_status(self, value):
+        if value == SLAAgreement.Status.SUPERSEDED:
+            raise serializers.ValidationError("An agreement is superseded by editing it.")
+        return value
+
+
+class SLAAgreementViewSet(viewsets.ModelViewSet):
+    serializer_class = SLAAgreementSerializer
+    permission_classes = [permissions.IsAuthenticated, SLAPermissions]
+    queryset = SLAAgreement.objects.prefetch_related("products", "personas")
+    filterset_fields = ["status", "family"]
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action == "list" and self.request.query_params.get("versions") != "all":
+            queryset = queryset.filter(superseded_at__isnull=True)
+        return queryset
+
+    @extend_schema(request=SLAAgreementInputSerializer, responses=SLAAgreementSerializer)
+    def create(self, request, *args, **kwargs):
+        data = self._input(request, partial=False)
+        agreement = services.agreement_create(
+            data=data,
+            products=data.pop("products", ()),
+            personas=data.pop("personas", ()),
+            actor=request.user,
+        )
+        return Response(self._output(agreement), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=SLAAgreementInputSerializer, responses=SLAAgreementSerializer)
+    def update(self, request, *args, **kwargs):
+        data = self._input(request, partial=kwargs.get("partial", False))
+        agreement = services.agreement_update(
+            agreement=self.get_object(),
+            data=data,
+            products=data.pop("products", None),
+            personas=data.pop("personas", None),
+            actor=request.user,
+        )
+        return Response(self._output(agreement))
+
+    @extend_schema(request=SLAAgreementInputSerializer, responses=SLAAgreementSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
+
+    def destroy(self, request, *args, **kwargs):
+        services.agreement_delete(agreement=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _input(self, request, *, partial: bool) -> dict:
+        serializer = SLAAgreementInputSerializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def _output(self, agreement) -> dict:
+        agreement = SLAAgreement.objects.prefetch_related("products", "personas").get(
+            pk=agreement.pk
+        )
+        return SLAAgreementSerializer(agreement).data
+
+
+# -- clocks --------------------------------------------------------------------------------------
+
+
+class SLAClockSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SLAClock
+        fields = [
+            "id",
+            "lead",
+            "owner",
+            "agreement",
+            "calendar",
+            "handoff_at",
+            "first_touch_due_at",
+            "first_touch_at",
+            "status",
+            "attempts",
+            "attempt_window_ends_at",
+            "over_contact",
+            "exhausted_at",
+            "warn_at",
+            "warned_at",
+            "breached_at",
+            "closed_at",
+            "response_business_seconds",
+        ]
+
+
+class SLAClockFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=SLAClock.Status.choices)
+    open = django_filters.BooleanFilter(field_name="closed_at", lookup_expr="isnull")
+    due_before = django_filters.IsoDateTimeFilter(field_name="first_touch_due_at", lookup_expr="lt")
+
+    class Meta:
+        model = SLAClock
+        fields = ["status", "owner", "lead", "agreement"]
+
+
+class SLAClockViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = SLAClockSerializer
+    permission_classes = [permissions.IsAuthenticated]
+    queryset = SLAClock.objects.order_by("first_touch_due_at", "id")
+    filterset_class = SLAClockFilter
+    ordering_fields = ["first_touch_due_at", "handoff_at", "attempt_window_ends_at"]
+
+
+# -- compliance ----------------------------------------------------------------------------------
+
+
+class ComplianceQuerySerializer(serializers.Serializer):
+    start = serializers.DateField(
+        required=False, help_text="First day (UTC), default: 12 weeks ago."
+    )
+    end = serializers.DateField(
+        required=False, help_text="Last day included (UTC), default: today."
+    )
+    group_by = serializers.ChoiceField(choices=list(selectors.GROUPS), default="owner")
+
+    def validate(self, attrs):
+        today = timezone.now().astimezone(UTC).date()
+        attrs.setdefault("end", today)
+        attrs.setdefault("start", attrs["end"] - timedelta(weeks=12))
+        if attrs["start"] > attrs["end"]:
+            raise serializers.ValidationError({"end": "The end is before the start."})
+        if (attrs["end"] - attrs["start"]).days > 3 * 366:
+            raise serializers.ValidationError({"end": "Ask for at most three years at once."})
+        return attrs
+
+
+def compliance_period(start: date, end: date) -> tuple[datetime, datetime]:
+    return (
+        datetime.combine(start, time(0), tzinfo=UTC),
+        datetime.combine(end + timedelta(days=1), time(0), tzinfo=UTC),
+    )
+
+
+_row = dict(
+    name="SLAComplianceRow",
+    fields={
+        "group": serializers.IntegerField(allow_null=True),
+        "label": serializers.CharField(),
+        "handoffs": serializers.IntegerField(),
+        "met": serializers.IntegerField(),
+        "breached": serializers.IntegerField(),
+        "met_rate": serializers.FloatField(allow_null=True),
+        "median_hours": serializers.FloatField(allow_null=True),
+        "p90_hours": serializers.FloatField(allow_null=True),
+        "over_contact": serializers.IntegerField(),
+        "exhausted": serializers.IntegerField(),
+        "attempts_per_lead": serializers.FloatField(allow_null=True),
+    },
+)
+COMMITMENT_FIELDS = (
+    "agreement_id",
+    "product_id",
+    "product_name",
+    "stage",
+    "month",
+    "delivered",
+    "committed",
+    "expected_by_now",
+    "status",
+)
+_commitment = dict(
+    name="SLACommitmentPace",
+    fields={
+        "agreement_id": serializers.IntegerField(),
+        "product_id": serializers.IntegerField(),
+        "product_name": serializers.CharField(),
+        "stage": serializers.CharField(),
+        "month": serializers.DateField(),
+        "delivered": serializers.IntegerField(),
+        "committed": serializers.IntegerField(),
+        "expected_by_now": serializers.DecimalField(max_digits=10, decimal_places=2),
+        "status": serializers.CharField(),
+    },
+)
+_week = dict(
+    name="SLAComplianceWeek",
+    fields={
+        "week": serializers.DateField(),
+        "handoffs": serializers.IntegerField(),
+        "met": serializers.IntegerField(),
+        "breached": serializers.IntegerField(),
+        "met_rate": serializers.FloatField(allow_null=True),
+    },
+)
+
+ROW_FIELDS = (
+    "group",
+    "label",
+    "handoffs",
+    "met",
+    "breached",
+    "met_rate",
+    "median_hours",
+    "p90_hours",
+    "over_contact",
+    "exhausted",
+    "attempts_per_lead",
+)
+
+
+class CanViewCompliance(permissions.BasePermission):
+    message = "SLA compliance reports are for managers."
+
+    def has_permission(self, request, view) -> bool:
+        return request.user.has_perm("sla.view_compliance")
+
+
+class ComplianceViewSet(viewsets.ViewSet):
+    permission_classes = [permissions.IsAuthenticated, CanViewCompliance]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("start", date),
+            OpenApiParameter("end", date),
+            OpenApiParameter("group_by", str, enum=list(selectors.GROUPS)),
+        ],
+        responses=inline_serializer(
+            "SLACompliance",
+            {
+                "start": serializers.DateField(),
+                "end": serializers.DateField(),
+                "group_by": serializers.CharField(),
+                "rows": inline_serializer(**_row, many=True),
+                "commitments": inline_serializer(**_commitment, many=True),
+                "weeks": inline_serializer(**_week, many=True),
+            },
+        ),
+    )
+    def list(self, request):
+        query = ComplianceQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        start, end = compliance_period(query.validated_data["start"], query.validated_data["end"])
+        group_by = query.validated_data["group_by"]
+        now = timezone.now()
+        rows = selectors.compliance(start=start, end=end, group_by=group_by)
+        commitments = selectors.commitment_pace(
+            start=start, end=end - timedelta(seconds=1), now=now
+        )
+        weeks = selectors.weekly_trend(start=start, end=end)
+        return Response(
+            {
+                "start": query.validated_data["start"],
+                "end": query.validated_data["end"],
+                "group_by": group_by,
+                "rows": [{key: row[key] for key in ROW_FIELDS} for row in rows],
+                "commitments": [
+                    {key: row[key] for key in COMMITMENT_FIELDS} for row in commitments
+                ],
+                "weeks": [
+                    {key: row[key] for key in ("week", "handoffs", "met", "breached", "met_rate")}
+                    for row in weeks
+                ],
+            }
+        )
+
+
+router.register("sla/calendars", BusinessCalendarViewSet, basename="sla-calendar")
+router.register("sla/agreements", SLAAgreementViewSet, basename="sla-agreement")
+router.register("sla/clocks", SLAClockViewSet, basename="sla-clock")
+router.register("sla/compliance", ComplianceViewSet, basename="sla-compliance")
