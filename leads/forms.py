@@ -1,0 +1,277 @@
+"""Forms of the leads UI: they validate input; the services in leads.services do the work."""
+
+import datetime as dt
+import json
+
+from django import forms
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Role, User
+from leads import scoring
+from leads.imports import ATTRIBUTES, IGNORE, IMPORT_FIELDS, MAX_FILE_BYTES
+from leads.lifecycle import REASON_REQUIRED, STAGE_LABELS, allowed_targets
+from leads.models import Campaign, ContactAttempt, Lead, Product, SalesFeedback
+from personas.models import Persona
+
+DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
+
+
+def sales_owners():
+    """Active people leads can be assigned to (sales reps and managers)."""
+    return (
+        User.objects.filter(is_active=True, groups__name__in=[Role.SALES, Role.MANAGER])
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+class OwnerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return str(obj)
+
+
+class LeadFilterForm(forms.Form):
+    """The lead list's filters; an invalid filter is reported and left out, never a 500."""
+
+    q = forms.CharField(
+        required=False,
+        label="Search",
+        widget=forms.TextInput(attrs={"placeholder": "Name, email or company", "type": "search"}),
+    )
+    stage = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any stage"), *[(k.value, v) for k, v in STAGE_LABELS.items()]],
+    )
+    owner = forms.ChoiceField(required=False)
+    source = forms.SlugField(required=False, max_length=60)
+    campaign = forms.ModelChoiceField(
+        required=False, queryset=Campaign.objects.order_by("name"), empty_label="Any campaign"
+    )
+    product = forms.ModelChoiceField(
+        required=False, queryset=Product.objects.order_by("name"), empty_label="Any product"
+    )
+    persona = forms.ModelChoiceField(
+        required=False, queryset=Persona.objects.order_by("name"), empty_label="Any persona"
+    )
+    created_after = forms.DateField(
+        required=False, label="Created from", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_before = forms.DateField(
+        required=False, label="Created until", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].choices = [
+            ("", "Any owner"),
+            ("none", "Nobody (unassigned)"),
+            *[(str(user.pk), str(user)) for user in sales_owners()],
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        after, before = cleaned.get("created_after"), cleaned.get("created_before")
+        if after and before and after > before:
+            self.add_error("created_before", "This date is before the “created from” date.")
+        return cleaned
+
+    def filter(self, queryset):
+        """Apply the valid filters to a lead queryset (dates are days in the viewer's zone)."""
+        data = getattr(self, "cleaned_data", {})
+        if q := (data.get("q") or "").strip():
+            for word in q.split()[:5]:
+                queryset = queryset.filter(
+                    Q(first_name__icontains=word)
+                    | Q(last_name__icontains=word)
+                    | Q(email__icontains=word)
+                    | Q(company__icontains=word)
+                )
+        if stage := data.get("stage"):
+            queryset = queryset.filter(stage=stage)
+        owner = data.get("owner")
+        if owner == "none":
+            queryset = queryset.filter(owner__isnull=True)
+        elif owner:
+            queryset = queryset.filter(owner_id=int(owner))
+        if source := data.get("source"):
+            queryset = queryset.filter(source=source)
+        for field in ("campaign", "product", "persona"):
+            if value := data.get(field):
+                queryset = queryset.filter(**{field: value})
+        if after := data.get("created_after"):
+            queryset = queryset.filter(created_at__gte=start_of_day(after))
+        if before := data.get("created_before"):
+            queryset = queryset.filter(created_at__lt=start_of_day(before + dt.timedelta(days=1)))
+        return queryset
+
+
+def start_of_day(day: dt.date) -> dt.datetime:
+    """Midnight of `day` in the active (viewer's) time zone, as an aware datetime."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+class TransitionForm(forms.Form):
+    to_stage = forms.ChoiceField(label="Move to")
+    reason = forms.CharField(
+        required=False,
+        max_length=255,
+        help_text="Needed for recycled, disqualified and lost.",
+    )
+
+    def __init__(self, *args, lead: Lead, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_stage"].choices = [
+            (stage.value, STAGE_LABELS[stage]) for stage in allowed_targets(lead.stage)
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        stage, reason = cleaned.get("to_stage"), cleaned.get("reason", "")
+        if stage in REASON_REQUIRED and not reason.strip():
+            self.add_error("reason", f"Say why the lead moves to {STAGE_LABELS[stage]}.")
+        return cleaned
+
+
+class AssignForm(forms.Form):
+    owner = OwnerChoiceField(queryset=User.objects.none(), empty_label="Choose an owner")
+    reason = forms.CharField(required=False, max_length=200, label="Why (optional)")
+
+    def __init__(self, *args, lead: Lead, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = sales_owners()
+        if lead.owner_id:
+            self.fields["owner"].queryset = sales_owners().exclude(pk=lead.owner_id)
+
+
+class AttemptForm(forms.Form):
+    channel = forms.ChoiceField(choices=ContactAttempt.Channel.choices)
+    outcome = forms.ChoiceField(choices=ContactAttempt.Outcome.choices)
+    occurred_at = forms.DateTimeField(
+        label="When",
+        input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL),
+        help_text="In your time zone.",
+    )
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault(
+                "occurred_at", timezone.localtime().replace(second=0, microsecond=0)
+            )
+
+
+class FeedbackForm(forms.Form):
+    accepted = forms.TypedChoiceField(
+        label="Decision",
+        choices=[("yes", "Accept"), ("no", "Reject")],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+    )
+    rating = forms.TypedChoiceField(
+        label="Lead quality",
+        choices=[(n, f"{n} / 5") for n in range(5, 0, -1)],
+        coerce=int,
+    )
+    reason = forms.ChoiceField(
+        required=False,
+        choices=[("", "—"), *SalesFeedback.Reason.choices],
+        help_text="Needed when you reject: not ready recycles the lead, bad fit disqualifies it.",
+    )
+    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    advance = forms.BooleanField(required=False, label="Accept and move the lead to Opportunity")
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("accepted") is False and not cleaned.get("reason"):
+            self.add_error("reason", "Choose why you reject the lead.")
+        if cleaned.get("accepted") is False:
+            cleaned["advance"] = False
+        return cleaned
+
+
+class DefinitionForm(forms.Form):
+    """A new draft version: the rules as JSON, checked by `leads.scoring`."""
+
+    stage = forms.ChoiceField(choices=[("mql", "MQL"), ("sql", "SQL")])
+    name = forms.CharField(max_length=160)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    rules = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 14, "class": "font-monospace", "spellcheck": "false"}),
+        help_text="JSON: threshold, fit rules, engagement points, hand-raisers.",
+    )
+
+    def clean_rules(self):
+        text = self.cleaned_data["rules"]
+        try:
+            rules = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(
+                f"This is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
+            ) from None
+        if not isinstance(rules, dict):
+            raise forms.ValidationError("The rules must be a JSON object ({…}).")
+        return rules
+
+    def clean(self):
+        cleaned = super().clean()
+        rules, stage = cleaned.get("rules"), cleaned.get("stage")
+        if isinstance(rules, dict) and stage:
+            rules = {**rules, "stage": rules.get("stage", stage)}
+            if rules["stage"] != stage:
+                self.add_error("rules", f"The rules say stage “{rules['stage']}”, not “{stage}”.")
+                return cleaned
+            errors = scoring.validate_definition(rules)
+            for path, messages in errors.items():
+                for message in messages:
+                    self.add_error("rules", f"{path}: {message}")
+            cleaned["rules"] = rules
+        return cleaned
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text="UTF-8, comma-, semicolon- or tab-separated, with a header row.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv,text/plain"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_FILE_BYTES:
+            raise forms.ValidationError(
+                f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; split it."
+            )
+        return upload
+
+
+MAPPING_CHOICES = [
+    (IGNORE, "— Ignore this column —"),
+    *IMPORT_FIELDS.items(),
+    (ATTRIBUTES, "Keep as an attribute (for fit rules)"),
+]
+
+
+class ImportMappingForm(forms.Form):
+    """One select per CSV column, pre-filled from the header."""
+
+    def __init__(self, *args, header: list[str], mapping: dict[str, str], samples, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.header = header
+        for index, title in enumerate(header):
+            example = ", ".join(value for value in samples.get(index, []) if value)[:80]
+            self.fields[f"col_{index}"] = forms.ChoiceField(
+                label=title or f"Column {index + 1}",
+                choices=MAPPING_CHOICES,
+                required=False,
+                initial=mapping.get(str(index), IGNORE),
+                help_text=f"e.g. {example}" if example else "",
+            )
+
+    def mapping(self) -> dict[str, str]:
+        return {
+            str(index): self.cleaned_data.get(f"col_{index}") or IGNORE
+            for index in range(len(self.header))
+        }

@@ -1,0 +1,404 @@
+"""CSV import of leads: read and check the file, map its columns, run it in batches.
+
+The flow is: `lead_import_create` (upload: the file is checked and kept, its header read),
+`lead_import_start` (the column mapping is checked, the import queued), and
+`lead_import_run` (called by the Celery task: batches of up to `BATCH_SIZE` rows go through
+`leads_upsert`; every rejected row lands in the error report with its messages).
+
+Empty cells are left out of a row, so an import never blanks a field of an existing lead.
+"""
+
+import csv
+import io
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat
+from django.utils import timezone
+
+from accounts.models import User
+from leads.models import LeadImport
+from smarketing.api_support import DomainError
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 1000
+MAX_FILE_BYTES = 50 * 1024 * 1024
+DELIMITERS = (",", ";", "\t")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+ATTRIBUTES = "attributes"
+IGNORE = ""
+
+# Lead fields a column can fill, with the labels shown in the mapping form.
+IMPORT_FIELDS: dict[str, str] = {
+    "email": "Email",
+    "external_id": "External id",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "company": "Company",
+    "title": "Title",
+    "phone": "Phone",
+    "country": "Country (2 letters)",
+    "source": "Source",
+    "campaign": "Campaign (id or name)",
+    "product": "Product (id or code)",
+    "persona": "Persona (id or name)",
+    "amount": "Amount",
+    "created_at": "Created at (ISO 8601, new leads only)",
+}
+# Header spellings people use for the same field, after normalising (lower case, "_").
+HEADER_ALIASES: dict[str, str] = {
+    "e_mail": "email",
+    "email_address": "email",
+    "mail": "email",
+    "id": "external_id",
+    "externalid": "external_id",
+    "crm_id": "external_id",
+    "firstname": "first_name",
+    "given_name": "first_name",
+    "lastname": "last_name",
+    "surname": "last_name",
+    "family_name": "last_name",
+    "company_name": "company",
+    "organisation": "company",
+    "organization": "company",
+    "job_title": "title",
+    "position": "title",
+    "phone_number": "phone",
+    "telephone": "phone",
+    "country_code": "country",
+    "lead_source": "source",
+}
+
+
+class CsvFileError(ValueError):
+    """The file cannot be imported; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class CsvFile:
+    text: str
+    delimiter: str
+    header: list[str]
+    rows: int
+
+
+def normalise_header(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", title.strip().lower()).strip("_")
+
+
+def suggest_field(title: str) -> str:
+    """The lead field a column probably fills, from its title; '' when none matches."""
+    key = normalise_header(title)
+    if key in IMPORT_FIELDS:
+        return key
+    return HEADER_ALIASES.get(key, IGNORE)
+
+
+def read_csv(raw: bytes, *, file_name: str = "") -> CsvFile:
+    """Decode and check an uploaded file; raise `CsvFileError` with a clear message."""
+    if not raw or not raw.strip():
+        raise CsvFileError("The file is empty.")
+    if len(raw) > MAX_FILE_BYTES:
+        raise CsvFileError(
+            f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; split it into "
+            "several files."
+        )
+    if raw[:4] == b"PK\x03\x04" or b"\x00" in raw[:4096]:
+        raise CsvFileError(
+            "This is not a CSV file (it looks like a spreadsheet or another binary file). "
+            "Save it as “CSV UTF-8” and upload that."
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CsvFileError(
+            f"The file is not UTF-8 text (byte {exc.start + 1} cannot be read). Save it as "
+            "“CSV UTF-8” and upload it again."
+        ) from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    delimiter = _detect_delimiter(text)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
+    try:
+        header = next(reader, None)
+        rows = sum(1 for cells in reader if any(cell.strip() for cell in cells))
+    except csv.Error as exc:
+        raise CsvFileError(
+            f"The file is not valid CSV near line {reader.line_num}: {exc}. Check the quotes."
+        ) from None
+    header = [title.strip() for title in header or []]
+    if not any(header):
+        raise CsvFileError("The first line must be a header with the column titles.")
+    if len(header) == 1 and not suggest_field(header[0]):
+        raise CsvFileError(
+            "Only one column was found. Separate the columns with commas (semicolons and "
+            "tabs work too), and start the file with a header row."
+        )
+    if rows == 0:
+        raise CsvFileError("The file has a header but no rows of leads.")
+    return CsvFile(text=text, delimiter=delimiter, header=header, rows=rows)
+
+
+def _detect_delimiter(text: str) -> str:
+    """The delimiter that splits the header into the most columns (comma when tied)."""
+    first_line = text.lstrip("\n").split("\n", 1)[0]
+    counts = {delimiter: len(_split(first_line, delimiter)) for delimiter in DELIMITERS}
+    return max(DELIMITERS, key=lambda delimiter: counts[delimiter])
+
+
+def _split(line: str, delimiter: str) -> list[str]:
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        return [line]
+
+
+# -- services -----------------------------------------------------------------------------------
+
+
+def lead_import_create(*, file_name: str, raw: bytes, actor: User | None) -> LeadImport:
+    """Keep an uploaded CSV for mapping. Raises `DomainError` (field `file`) for a bad file."""
+    try:
+        parsed = read_csv(raw, file_name=file_name)
+    except CsvFileError as exc:
+        raise DomainError(str(exc), field="file") from None
+    return LeadImport.objects.create(
+        created_by=actor,
+        file_name=file_name[:255] or "upload.csv",
+        content=parsed.text,
+        delimiter=parsed.delimiter,
+        header=parsed.header,
+        mapping={str(index): suggest_field(title) for index, title in enumerate(parsed.header)},
+        total_rows=parsed.rows,
+    )
+
+
+def check_mapping(header: list[str], mapping: dict[str, str]) -> dict[str, str]:
+    """The mapping without ignored columns; `DomainError` when it cannot import leads."""
+    cleaned: dict[str, str] = {}
+    used: dict[str, str] = {}
+    for key, field in mapping.items():
+        try:
+            index = int(key)
+        except (TypeError, ValueError):
+            raise DomainError(f"Unknown column {key!r}.", field="mapping") from None
+        if not 0 <= index < len(header):
+            raise DomainError(f"Unknown column {key!r}.", field="mapping")
+        if field == IGNORE:
+            continue
+        if field != ATTRIBUTES and field not in IMPORT_FIELDS:
+            raise DomainError(f"“{field}” is not a lead field.", field="mapping")
+        if field != ATTRIBUTES and field in used:
+            raise DomainError(
+                f"Columns “{used[field]}” and “{header[index]}” both fill "
+                f"{IMPORT_FIELDS[field].lower()}; choose one.",
+                field="mapping",
+            )
+        used[field] = header[index]
+        cleaned[str(index)] = field
+    if "email" not in used:
+        raise DomainError(
+            "Map a column to Email: every lead needs an email address.", field="mapping"
+        )
+    return cleaned
+
+
+def lead_import_start(
+    *, lead_import: LeadImport, mapping: dict[str, str], now: datetime | None = None
+) -> LeadImport:
+    """Save the column mapping and queue the import (the task runs after commit)."""
+    from leads.import_tasks import lead_import_run as task
+
+    now = now or timezone.now()
+    cleaned = check_mapping(lead_import.header, mapping)
+    with transaction.atomic():
+        locked = LeadImport.objects.select_for_update().get(pk=lead_import.pk)
+        if locked.status != LeadImport.Status.MAPPING:
+            raise DomainError(
+                f"This import is already {locked.get_status_display().lower()}.", field="mapping"
+            )
+        locked.mapping = cleaned
+        locked.status = LeadImport.Status.QUEUED
+        locked.save(update_fields=["mapping", "status"])
+        transaction.on_commit(lambda: task.delay(locked.pk))
+    return locked
+
+
+def _data_rows(lead_import: LeadImport) -> Iterator[tuple[int, list[str]]]:
+    """(spreadsheet row number, cells) for every non-blank data row (the header is row 1)."""
+    reader = csv.reader(io.StringIO(lead_import.content), delimiter=lead_import.delimiter)
+    next(reader, None)
+    for number, cells in enumerate(reader, start=2):
+        if any(cell.strip() for cell in cells):
+            yield number, cells
+
+
+def row_to_lead(cells: list[str], mapping: dict[str, str], header: list[str]) -> dict:
+    """The upsert dict for one row: mapped, non-empty cells; 'attributes' columns grouped."""
+    data: dict = {}
+    attributes: dict[str, str] = {}
+    for key, field in mapping.items():
+        index = int(key)
+        value = cells[index].strip() if index < len(cells) else ""
+        if not value:
+            continue
+        if field == ATTRIBUTES:
+            attributes[header[index]] = value
+        else:
+            data[field] = value
+    if attributes:
+        data["attributes"] = attributes
+    return data
+
+
+def _row_shape_error(cells: list[str], header: list[str]) -> str | None:
+    extra = cells[len(header) :]
+    if any(cell.strip() for cell in extra):
+        return (
+            f"This row has {len(cells)} cells but the header has {len(header)} columns; "
+            "check for a delimiter or a quote inside a value."
+        )
+    return None
+
+
+def _messages(errors, mapping: dict[str, str], header: list[str]) -> str:
+    """Field messages as one line, naming the CSV column behind each field."""
+    column_of = {field: header[int(key)] for key, field in mapping.items()}
+    parts = []
+    if not isinstance(errors, dict):
+        errors = {"non_field_errors": errors}
+    for field, messages in errors.items():
+        if isinstance(messages, dict):
+            messages = [f"{key}: {value}" for key, value in messages.items()]
+        elif not isinstance(messages, list):
+            messages = [messages]
+        text = " ".join(str(message) for message in messages)
+        if field in ("non_field_errors", "__all__"):
+            parts.append(text)
+        elif field in column_of:
+            parts.append(f"{column_of[field]} ({field}): {text}")
+        else:
+            parts.append(f"{field}: {text}")
+    return "; ".join(parts)
+
+
+def _report_lines(rejected: list[tuple[int, list[str], str]], delimiter: str) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+    for number, cells, message in rejected:
+        writer.writerow([number, message, *cells])
+    return buffer.getvalue()
+
+
+def _process_batch(
+    lead_import: LeadImport, batch: list[tuple[int, list[str]]], actor: User | None
+) -> tuple[int, int, list[tuple[int, list[str], str]]]:
+    from leads.services import leads_upsert
+
+    header, mapping = lead_import.header, lead_import.mapping
+    rejected: list[tuple[int, list[str], str]] = []
+    rows: list[dict] = []
+    origins: list[tuple[int, list[str]]] = []
+    for number, cells in batch:
+        problem = _row_shape_error(cells, header)
+        if problem:
+            rejected.append((number, cells, problem))
+            continue
+        rows.append(row_to_lead(cells, mapping, header))
+        origins.append((number, cells))
+    if not rows:
+        return 0, 0, rejected
+    try:
+        result = leads_upsert(rows=rows, actor=actor)
+    except DomainError as exc:
+        rejected.extend((number, cells, exc.message) for number, cells in origins)
+        return 0, 0, sorted(rejected)
+    for error in result.errors:
+        number, cells = origins[error["index"]]
+        rejected.append((number, cells, _messages(error["errors"], mapping, header)))
+    return len(result.created), len(result.updated), sorted(rejected)
+
+
+def lead_import_run(
+    *, lead_import_id: int, batch_size: int = BATCH_SIZE, now: datetime | None = None
+) -> LeadImport | None:
+    """Import the queued file in batches; resumes after the last committed batch.
+
+    Each batch and its progress commit together under a row lock, so a retried or duplicated
+    task never imports a row twice. Returns None for an unknown import.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        lead_import = (
+            LeadImport.objects.select_for_update(of=("self",))
+            .select_related("created_by")
+            .filter(pk=lead_import_id)
+            .first()
+        )
+        if lead_import is None:
+            return None
+        if lead_import.status not in (LeadImport.Status.QUEUED, LeadImport.Status.RUNNING):
+            return lead_import
+        lead_import.status = LeadImport.Status.RUNNING
+        lead_import.started_at = lead_import.started_at or now
+        lead_import.save(update_fields=["status", "started_at"])
+    actor = lead_import.created_by
+
+    offset = 0
+    batch: list[tuple[int, list[str]]] = []
+    for row in _data_rows(lead_import):
+        batch.append(row)
+        if len(batch) == batch_size:
+            _commit_batch(lead_import.pk, offset, batch, actor)
+            offset += len(batch)
+            batch = []
+    if batch:
+        _commit_batch(lead_import.pk, offset, batch, actor)
+    LeadImport.objects.filter(pk=lead_import.pk, status=LeadImport.Status.RUNNING).update(
+        status=LeadImport.Status.DONE, finished_at=timezone.now()
+    )
+    lead_import.refresh_from_db()
+    return lead_import
+
+
+def _commit_batch(
+    lead_import_id: int, offset: int, batch: list[tuple[int, list[str]]], actor: User | None
+) -> None:
+    with transaction.atomic():
+        locked = LeadImport.objects.select_for_update().get(pk=lead_import_id)
+        if locked.processed_rows >= offset + len(batch):
+            return  # done by an earlier (or concurrent) run
+        skip = locked.processed_rows - offset
+        todo = batch[skip:]
+        created, updated, rejected = _process_batch(locked, todo, actor)
+        LeadImport.objects.filter(pk=lead_import_id).update(
+            processed_rows=F("processed_rows") + len(todo),
+            created_count=F("created_count") + created,
+            updated_count=F("updated_count") + updated,
+            rejected_count=F("rejected_count") + len(rejected),
+            error_report=Concat(F("error_report"), Value(_report_lines(rejected, ","))),
+        )
+
+
+def lead_import_fail(*, lead_import_id: int, message: str) -> None:
+    """Mark an import failed (the task gave up); the rows committed so far stay imported."""
+    LeadImport.objects.filter(
+        pk=lead_import_id, status__in=[LeadImport.Status.QUEUED, LeadImport.Status.RUNNING]
+    ).update(status=LeadImport.Status.FAILED, message=message, finished_at=timezone.now())
+
+
+def error_report_lines(lead_import: LeadImport) -> Iterator[str]:
+    """The error report as CSV: the row number, the messages, then the row as it was sent.
+
+    The messages come before the original cells so that a row with too many cells cannot
+    push them out of their column.
+    """
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(["row", "errors", *lead_import.header])
+    yield buffer.getvalue()
+    yield lead_import.error_report
