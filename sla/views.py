@@ -1,7 +1,307 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+"""SLA pages: the rep's queue, agreements (a readable document for both teams), calendars
+and the manager's compliance view with its CSV export. Thin: forms validate, services act."""
+
+import csv
+from datetime import UTC, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from leads.services import contact_attempt_log
+from sla import selectors, services
+from sla.api import compliance_period
+from sla.forms import AgreementForm, AttemptForm, CalendarForm, CompliancePeriodForm
+from sla.models import BusinessCalendar, SLAAgreement, SLAClock
+from smarketing.api_support import DomainError
 
 
 @login_required
 def index(request):
-    return render(request, "sla/index.html", {})
+    """The signed-in rep's queue, pending first-touch deadlines first."""
+    clocks = list(selectors.queue_for(request.user))
+    return render(
+        request,
+        "sla/index.html",
+        {"clocks": clocks, "attempt_form": AttemptForm(), "tab": "queue"},
+    )
+
+
+@login_required
+@require_POST
+def clock_attempt(request, pk):
+    """Log a contact attempt from the queue, answer the updated row (htmx) or redirect."""
+    clock = get_object_or_404(SLAClock.objects.select_related("lead"), pk=pk)
+    form = AttemptForm(request.POST)
+    error = None
+    if clock.owner_id != request.user.pk and not request.user.has_perm("sla.view_compliance"):
+        error = "Only the lead's owner or a manager logs attempts here."
+    elif not form.is_valid():
+        error = "; ".join(f"{k}: {v[0]}" for k, v in form.errors.items())
+    else:
+        try:
+            contact_attempt_log(
+                lead=clock.lead,
+                actor=request.user,
+                channel=form.cleaned_data["channel"],
+                outcome=form.cleaned_data["outcome"],
+                note=form.cleaned_data["note"],
+            )
+        except DomainError as exc:
+            error = exc.message
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(request, "Attempt logged.")
+        return redirect("sla:index")
+    clock = selectors.queue_for(request.user).filter(pk=pk).first() or (
+        SLAClock.objects.select_related("lead", "lead__product", "agreement").get(pk=pk)
+    )
+    return render(
+        request,
+        "sla/_queue_row.html",
+        {"clock": clock, "attempt_form": AttemptForm(), "error": error},
+        status=400 if error else 200,
+    )
+
+
+# -- agreements ----------------------------------------------------------------------------------
+
+
+@login_required
+def agreement_list(request):
+    agreements = SLAAgreement.objects.filter(superseded_at__isnull=True).prefetch_related(
+        "products"
+    )
+    return render(
+        request, "sla/agreement_list.html", {"agreements": agreements, "tab": "agreements"}
+    )
+
+
+@login_required
+def agreement_detail(request, pk):
+    agreement = get_object_or_404(
+        SLAAgreement.objects.select_related("commitment_persona", "created_by").prefetch_related(
+            "products", "personas"
+        ),
+        pk=pk,
+    )
+    versions = SLAAgreement.objects.filter(family=agreement.family).order_by("-version")
+    return render(
+        request,
+        "sla/agreement_detail.html",
+        {"agreement": agreement, "versions": versions, "tab": "agreements"},
+    )
+
+
+@permission_required("sla.change_slaagreement", raise_exception=True)
+def agreement_edit(request, pk=None):
+    agreement = get_object_or_404(SLAAgreement, pk=pk) if pk else None
+    if agreement is not None and agreement.superseded_at is not None:
+        messages.info(request, "That version was replaced; this is the current one.")
+        current = SLAAgreement.objects.filter(
+            family=agreement.family, superseded_at__isnull=True
+        ).first()
+        return (
+            redirect("sla:agreement_edit", pk=current.pk) if current else redirect("sla:agreements")
+        )
+    form = AgreementForm(request.POST or None, instance=agreement or SLAAgreement())
+    if request.method == "POST" and form.is_valid():
+        data = {key: form.cleaned_data[key] for key in services_fields(form)}
+        try:
+            if agreement is None:
+                saved = services.agreement_create(
+                    data=data,
+                    products=form.cleaned_data["products"],
+                    personas=form.cleaned_data["personas"],
+                    actor=request.user,
+                )
+            else:
+                saved = services.agreement_update(
+                    agreement=agreement,
+                    data=data,
+                    products=form.cleaned_data["products"],
+                    personas=form.cleaned_data["personas"],
+                    actor=request.user,
+                )
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            if agreement is not None and saved.pk != agreement.pk:
+                messages.success(
+                    request,
+                    f"Saved as version {saved.version}: clocks already running keep version "
+                    f"{agreement.version}.",
+                )
+            else:
+                messages.success(request, "Agreement saved.")
+            return redirect(saved.get_absolute_url())
+    return render(
+        request,
+        "sla/agreement_form.html",
+        {"form": form, "agreement": agreement, "tab": "agreements"},
+    )
+
+
+def services_fields(form) -> list[str]:
+    return [key for key in services.AGREEMENT_FIELDS if key in form.cleaned_data]
+
+
+# -- calendars -----------------------------------------------------------------------------------
+
+
+@permission_required("sla.change_businesscalendar", raise_exception=True)
+def calendar_list(request):
+    calendars = BusinessCalendar.objects.filter(superseded_at__isnull=True).prefetch_related(
+        "team_assignments__team"
+    )
+    return render(request, "sla/calendar_list.html", {"calendars": calendars, "tab": "calendars"})
+
+
+@permission_required("sla.change_businesscalendar", raise_exception=True)
+def calendar_edit(request, pk=None):
+    calendar = get_object_or_404(BusinessCalendar, pk=pk) if pk else None
+    if calendar is not None and calendar.superseded_at is not None:
+        return redirect("sla:calendars")
+    form = CalendarForm(request.POST or None, calendar=calendar)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if calendar is None:
+                saved = services.calendar_create(
+                    data=form.service_data(), teams=form.cleaned_data["teams"]
+                )
+            else:
+                saved = services.calendar_update(
+                    calendar=calendar, data=form.service_data(), teams=form.cleaned_data["teams"]
+                )
+        except DomainError as exc:
+            form.add_domain_error(exc)
+        else:
+            if calendar is not None and saved.pk != calendar.pk:
+                messages.success(
+                    request,
+                    f"Saved as version {saved.version}: running clocks keep the old schedule.",
+                )
+            else:
+                messages.success(request, "Calendar saved.")
+            return redirect("sla:calendars")
+    return render(
+        request,
+        "sla/calendar_form.html",
+        {"form": form, "calendar": calendar, "tab": "calendars"},
+    )
+
+
+# -- compliance ----------------------------------------------------------------------------------
+
+
+def _compliance_query(request):
+    form = CompliancePeriodForm(request.GET or None)
+    today = timezone.now().astimezone(UTC).date()
+    start, end, group_by = today - timedelta(weeks=12), today, "owner"
+    if form.is_valid():
+        start = form.cleaned_data["start"] or start
+        end = form.cleaned_data["end"] or end
+        group_by = form.cleaned_data["group_by"] or group_by
+    if start > end:
+        start, end = end, start
+    return form, start, end, group_by
+
+
+@permission_required("sla.view_compliance", raise_exception=True)
+def compliance(request):
+    form, start, end, group_by = _compliance_query(request)
+    period_start, period_end = compliance_period(start, end)
+    now = timezone.now()
+    rows = selectors.compliance(start=period_start, end=period_end, group_by=group_by)
+    weeks = selectors.weekly_trend(start=period_start, end=period_end)
+    commitments = selectors.commitment_pace(
+        start=period_start, end=period_end - timedelta(seconds=1), now=now
+    )
+    chart = {
+        "labels": [week["week"].isoformat() for week in weeks],
+        "met_rate": [
+            round(week["met_rate"] * 100, 1) if week["met_rate"] is not None else None
+            for week in weeks
+        ],
+        "breached": [week["breached"] for week in weeks],
+        "handoffs": [week["handoffs"] for week in weeks],
+    }
+    return render(
+        request,
+        "sla/compliance.html",
+        {
+            "form": form,
+            "start": start,
+            "end": end,
+            "group_by": group_by,
+            "rows": rows,
+            "weeks": weeks,
+            "commitments": commitments,
+            "chart": chart,
+            "query": request.GET.urlencode(),
+            "tab": "compliance",
+        },
+    )
+
+
+@permission_required("sla.view_compliance", raise_exception=True)
+def compliance_csv(request):
+    """CSV of one compliance table: `table` = groups (default), weeks or commitments."""
+    _form, start, end, group_by = _compliance_query(request)
+    period_start, period_end = compliance_period(start, end)
+    table = request.GET.get("table", "groups")
+    if table == "weeks":
+        rows = selectors.weekly_trend(start=period_start, end=period_end)
+        header = ["week", "handoffs", "met", "breached", "met_rate"]
+    elif table == "commitments":
+        rows = selectors.commitment_pace(
+            start=period_start, end=period_end - timedelta(seconds=1), now=timezone.now()
+        )
+        header = [
+            "agreement",
+            "product_name",
+            "persona",
+            "stage",
+            "month",
+            "delivered",
+            "committed",
+            "expected_by_now",
+            "status",
+        ]
+    elif table == "groups":
+        rows = selectors.compliance(start=period_start, end=period_end, group_by=group_by)
+        header = [
+            "label",
+            "handoffs",
+            "met",
+            "breached",
+            "met_rate",
+            "median_hours",
+            "p90_hours",
+            "over_contact",
+            "exhausted",
+            "attempts_per_lead",
+        ]
+    else:
+        return HttpResponse(
+            "table must be groups, weeks or commitments.", status=400, content_type="text/plain"
+        )
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    name = f"sla-{table}-{group_by if table == 'groups' else ''}-{start}-{end}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name.replace("--", "-")}"'
+    writer = csv.writer(response)
+    writer.writerow([group_by if key == "label" else key for key in header])
+    for row in rows:
+        writer.writerow([_cell(row.get(key)) for key in header])
+    return response
+
+
+def _cell(value):
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".")
+    return "" if value is None else value

@@ -1,0 +1,152 @@
+"""Forms of the SLA pages: they validate input and hand it to one service each."""
+
+from django import forms
+
+from accounts.models import Team
+from leads.models import ContactAttempt, Product
+from personas.models import Persona
+from sla import clock_rules, services
+from sla.models import BusinessCalendar, SLAAgreement
+
+
+class AttemptForm(forms.Form):
+    channel = forms.ChoiceField(choices=ContactAttempt.Channel.choices)
+    outcome = forms.ChoiceField(choices=ContactAttempt.Outcome.choices)
+    note = forms.CharField(required=False, max_length=500)
+
+
+class AgreementForm(forms.ModelForm):
+    products = forms.ModelMultipleChoiceField(
+        Product.objects.filter(is_active=True), required=False, help_text="Empty: every product."
+    )
+    personas = forms.ModelMultipleChoiceField(
+        Persona.objects.all(), required=False, help_text="Targeted personas. Empty: every persona."
+    )
+
+    class Meta:
+        model = SLAAgreement
+        fields = [*services.AGREEMENT_FIELDS]
+        widgets = {
+            "effective_from": forms.DateInput(attrs={"type": "date"}),
+            "effective_until": forms.DateInput(attrs={"type": "date"}),
+            **{
+                name: forms.Textarea(attrs={"rows": 3})
+                for name in (
+                    "goals",
+                    "roles",
+                    "obligations",
+                    "lead_management_protocol",
+                    "handoff_process",
+                    "compensation_basis",
+                )
+            },
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [
+            choice
+            for choice in SLAAgreement.Status.choices
+            if choice[0] != SLAAgreement.Status.SUPERSEDED
+        ]
+        if self.instance.pk:
+            self.initial["products"] = list(self.instance.products.all())
+            self.initial["personas"] = list(self.instance.personas.all())
+
+
+def _interval_text(intervals) -> str:
+    return ", ".join(f"{opens}-{closes}" for opens, closes in intervals)
+
+
+class CalendarForm(forms.Form):
+    """Opening hours typed per weekday as "09:00-12:00, 13:00-17:00" (empty: closed)."""
+
+    name = forms.CharField(max_length=120)
+    time_zone = forms.CharField(max_length=64, help_text="IANA name, e.g. America/New_York.")
+    holiday_country = forms.CharField(
+        max_length=3, required=False, help_text="Country code for public holidays, e.g. US."
+    )
+    holiday_subdivision = forms.CharField(max_length=10, required=False, help_text="e.g. NY.")
+    custom_holidays = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Extra closed dates, one YYYY-MM-DD per line.",
+    )
+    is_default = forms.BooleanField(
+        required=False, help_text="Used for owners whose team has no calendar."
+    )
+    teams = forms.ModelMultipleChoiceField(
+        Team.objects.filter(function=Team.Function.SALES), required=False
+    )
+
+    def __init__(self, *args, calendar: BusinessCalendar | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        for day, label in enumerate(clock_rules.WEEKDAYS):
+            self.fields[f"day_{day}"] = forms.CharField(
+                label=label, required=False, help_text="e.g. 09:00-12:00, 13:00-17:00"
+            )
+        if calendar is not None:
+            self.initial.update(
+                {
+                    "name": calendar.name,
+                    "time_zone": calendar.time_zone,
+                    "holiday_country": calendar.holiday_country,
+                    "holiday_subdivision": calendar.holiday_subdivision,
+                    "custom_holidays": "\n".join(calendar.custom_holidays),
+                    "is_default": calendar.is_default,
+                    "teams": [row.team_id for row in calendar.team_assignments.all()],
+                }
+            )
+            for day, intervals in (calendar.hours or {}).items():
+                self.initial[f"day_{day}"] = _interval_text(intervals)
+
+    def clean(self):
+        data = super().clean()
+        hours = {}
+        for day in range(7):
+            text = (data.get(f"day_{day}") or "").strip()
+            if not text:
+                continue
+            intervals = []
+            for piece in text.split(","):
+                parts = [part.strip() for part in piece.split("-")]
+                if len(parts) != 2:
+                    self.add_error(f"day_{day}", f"“{piece.strip()}” is not like 09:00-17:00.")
+                    break
+                intervals.append(parts)
+            hours[str(day)] = intervals
+        data["hours"] = hours
+        data["custom_holidays"] = [
+            line.strip()
+            for line in (data.get("custom_holidays") or "").splitlines()
+            if line.strip()
+        ]
+        return data
+
+    def service_data(self) -> dict:
+        keys = ("name", "time_zone", "holiday_country", "holiday_subdivision", "is_default")
+        data = {key: self.cleaned_data.get(key) or "" for key in keys}
+        data["is_default"] = bool(self.cleaned_data.get("is_default"))
+        data["hours"] = self.cleaned_data["hours"]
+        data["custom_holidays"] = self.cleaned_data["custom_holidays"]
+        return data
+
+    def add_domain_error(self, error) -> None:
+        field = error.field
+        if field == "hours":
+            field = None
+        self.add_error(field if field in self.fields else None, error.message)
+
+
+class CompliancePeriodForm(forms.Form):
+    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    group_by = forms.ChoiceField(
+        choices=[
+            ("owner", "Rep"),
+            ("team", "Team"),
+            ("product", "Product"),
+            ("agreement", "Agreement"),
+        ],
+        required=False,
+    )

@@ -1,0 +1,143 @@
+import csv
+import io
+
+import pytest
+
+from sla.models import BusinessCalendar, SLAAgreement, SLAClock
+from tests.conftest import PASSWORD
+from tests.sla.conftest import ny
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def signed_in(client):
+    def _as(user):
+        client.login(username=user.username, password=PASSWORD)
+        return client
+
+    return _as
+
+
+def test_the_queue_lists_my_clocks_by_deadline_with_countdowns(
+    signed_in, office_calendar, agreement, rep, other_rep, hand_off, django_assert_num_queries
+):
+    later = hand_off(rep, ny(2026, 1, 9, 16))
+    sooner = hand_off(rep, ny(2026, 1, 8, 10))
+    hand_off(other_rep, ny(2026, 1, 8, 9))
+    client = signed_in(rep)
+    client.get("/sla/")  # warm the session
+    with django_assert_num_queries(7):  # page chrome (session, user, bell, roles), the queue
+        response = client.get("/sla/")
+    page = response.content.decode()
+    assert page.index(sooner.full_name) < page.index(later.full_name)
+    assert page.count('data-testid="clock-row"') == 2
+    assert 'data-deadline="2026-01-08T15:00:00-05:00"' in page  # shown in the rep's zone
+
+
+@pytest.mark.django_db(transaction=True)
+def test_logging_an_attempt_in_place_answers_the_met_row(
+    signed_in, office_calendar, agreement, rep, hand_off
+):
+    from django.utils import timezone
+
+    lead = hand_off(rep, timezone.now() - timezone.timedelta(minutes=5))
+    clock = SLAClock.objects.get(lead=lead)
+    response = signed_in(rep).post(
+        f"/sla/clocks/{clock.pk}/attempt/",
+        {"channel": "call", "outcome": "connected"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    assert 'data-testid="clock-status">Met' in response.content.decode()
+
+
+def test_someone_elses_lead_is_refused_with_a_message(
+    signed_in, office_calendar, agreement, rep, other_rep, hand_off
+):
+    lead = hand_off(rep, ny(2026, 1, 9, 16))
+    clock = SLAClock.objects.get(lead=lead)
+    response = signed_in(other_rep).post(
+        f"/sla/clocks/{clock.pk}/attempt/",
+        {"channel": "call", "outcome": "connected"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 400
+    assert "Only the lead&#x27;s owner or a manager" in response.content.decode()
+    assert not lead.attempts.exists()
+
+
+def test_both_teams_read_the_agreement_as_a_document(signed_in, marketer, agreement):
+    response = signed_in(marketer).get(f"/sla/agreements/{agreement.pk}/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Marketing commits to" in page and "Sales commits to" in page
+    assert "<strong>5 business hours</strong>" in page
+    assert signed_in(marketer).get(f"/sla/agreements/{agreement.pk}/edit/").status_code == 403
+
+
+def test_a_manager_edits_a_used_agreement_into_a_new_version(
+    signed_in, manager, office_calendar, agreement, rep, hand_off
+):
+    hand_off(rep, ny(2026, 1, 9, 16))
+    client = signed_in(manager)
+    form = client.get(f"/sla/agreements/{agreement.pk}/edit/").context["form"]
+    data = {key: value for key, value in form.initial.items() if value is not None}
+    data.update({"first_touch_hours": "3", "products": [], "personas": []})
+    data["commitment_persona"] = ""
+    response = client.post(f"/sla/agreements/{agreement.pk}/edit/", data, follow=True)
+    assert response.status_code == 200
+    current = SLAAgreement.objects.get(family=agreement.family, superseded_at__isnull=True)
+    assert current.version == 2 and current.first_touch_hours == 3
+    assert "Saved as version 2" in response.content.decode()
+
+
+def test_a_manager_creates_a_calendar_and_a_bad_interval_is_shown_on_the_form(
+    signed_in, manager, sales_team
+):
+    client = signed_in(manager)
+    base = {"name": "Paris", "time_zone": "Europe/Paris", "holiday_country": "FR"}
+    bad = client.post("/sla/calendars/new/", {**base, "day_0": "17:00-09:00"})
+    assert bad.status_code == 200
+    assert "must close after it opens" in bad.content.decode()
+    good = client.post(
+        "/sla/calendars/new/",
+        {**base, "day_0": "09:00-12:00, 13:00-17:00", "teams": [sales_team.pk]},
+    )
+    assert good.status_code == 302
+    calendar = BusinessCalendar.objects.get()
+    assert calendar.hours == {"0": [["09:00", "12:00"], ["13:00", "17:00"]]}
+    assert calendar.team_assignments.get().team == sales_team
+
+
+def test_the_compliance_page_has_a_fixed_query_count_and_exports_csv(
+    signed_in,
+    manager,
+    office_calendar,
+    agreement,
+    rep,
+    other_rep,
+    hand_off,
+    log_attempt,
+    django_assert_num_queries,
+):
+    for owner in (rep, rep, other_rep):
+        lead = hand_off(owner, ny(2026, 1, 9, 16))
+        log_attempt(lead, owner, ny(2026, 1, 12, 10))
+    client = signed_in(manager)
+    query = "start=2026-01-01&end=2026-01-31&group_by=owner"
+    client.get(f"/sla/compliance/?{query}")
+    # page chrome, then one query per table: groups, weeks, agreements (+ products), months
+    with django_assert_num_queries(12):
+        response = client.get(f"/sla/compliance/?{query}")
+    assert response.status_code == 200
+    assert [row["handoffs"] for row in response.context["rows"]] == [2, 1]
+    exported = client.get(f"/sla/compliance.csv?{query}&table=groups")
+    rows = list(csv.reader(io.StringIO(exported.content.decode())))
+    assert rows[0][:3] == ["owner", "handoffs", "met"]
+    assert rows[1][:3] == ["Rep", "2", "2"]
+    assert client.get(f"/sla/compliance.csv?{query}&table=nope").status_code == 400
+
+
+def test_compliance_is_for_managers(signed_in, rep):
+    assert signed_in(rep).get("/sla/compliance/").status_code == 403
