@@ -17,6 +17,7 @@ from reporting.models import (
 )
 from reporting.periods import parse_period
 from smarketing.api import router
+from smarketing.api_support import DomainError
 from smarketing.events import EVENT_TYPES
 
 # --------------------------------------------------------------------------- funnel
@@ -35,28 +36,31 @@ class FunnelQuerySerializer(serializers.Serializer):
     )
 
 
-_stage_counts = inline_serializer(
-    "FunnelStageCounts", {stage: serializers.IntegerField() for stage in STAGES}
-)
-_pair = inline_serializer(
-    "FunnelPair",
-    {
-        "from": serializers.CharField(),
-        "to": serializers.CharField(),
-        "rate": serializers.FloatField(allow_null=True),
-        "median_seconds": serializers.FloatField(allow_null=True),
-    },
-)
-_funnel = inline_serializer(
-    "FunnelResult",
-    {
-        "key": serializers.CharField(allow_null=True),
-        "label": serializers.CharField(),
-        "counts": _stage_counts,
-        "conversion": _pair(many=True),
-        "won_revenue": serializers.DecimalField(max_digits=16, decimal_places=2),
-    },
-)
+def _funnel_serializer(**kwargs):
+    return inline_serializer(
+        "FunnelResult",
+        {
+            "key": serializers.CharField(allow_null=True),
+            "label": serializers.CharField(),
+            "counts": inline_serializer(
+                "FunnelStageCounts", {stage: serializers.IntegerField() for stage in STAGES}
+            ),
+            "conversion": inline_serializer(
+                "FunnelPair",
+                {
+                    "from": serializers.CharField(),
+                    "to": serializers.CharField(),
+                    "rate": serializers.FloatField(allow_null=True),
+                    "median_seconds": serializers.FloatField(allow_null=True),
+                },
+                many=True,
+            ),
+            "won_revenue": serializers.DecimalField(max_digits=16, decimal_places=2),
+        },
+        **kwargs,
+    )
+
+
 FUNNEL_RESPONSE = inline_serializer(
     "FunnelReport",
     {
@@ -65,8 +69,8 @@ FUNNEL_RESPONSE = inline_serializer(
         "mode": serializers.CharField(),
         "group_by": serializers.CharField(allow_null=True),
         "snapshot_days": serializers.IntegerField(),
-        "total": _funnel,
-        "groups": _funnel(many=True),
+        "total": _funnel_serializer(),
+        "groups": _funnel_serializer(many=True),
         "bottleneck": inline_serializer(
             "FunnelBottleneck",
             {
@@ -172,6 +176,13 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer):
         model = WebhookSubscription
         fields = ["id", "name", "url", "event_types", "is_active", "created_at"]
         read_only_fields = ["id", "created_at"]
+
+    def validate_url(self, value: str) -> str:
+        try:
+            services.webhook_url_check(value)
+        except DomainError as exc:
+            raise serializers.ValidationError(exc.message) from exc
+        return value
 
 
 class WebhookSubscriptionCreatedSerializer(WebhookSubscriptionSerializer):

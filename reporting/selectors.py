@@ -661,8 +661,8 @@ def lead_quality(*, start: dt.datetime, end: dt.datetime, group_by: str) -> list
     }[group_by]
     reasons = SalesFeedback.Reason
     aggregates = {
-        "feedback": Count("id"),
-        "accepted": Count("id", filter=Q(accepted=True)),
+        "n_feedback": Count("id"),
+        "n_accepted": Count("id", filter=Q(accepted=True)),
         "average_rating": Avg("rating"),
         **{
             f"reason_{reason}": Count("id", filter=Q(accepted=False, reason=reason))
@@ -673,10 +673,11 @@ def lead_quality(*, start: dt.datetime, end: dt.datetime, group_by: str) -> list
         SalesFeedback.objects.filter(created_at__gte=start, created_at__lt=end)
         .values(group=F(field_name))
         .annotate(**aggregates)
-        .order_by("-feedback", "group")
+        .order_by("-n_feedback", "group")
     )
     result = []
     for row in rows:
+        row["feedback"], row["accepted"] = row.pop("n_feedback"), row.pop("n_accepted")
         row["group"] = group_key(row["group"])
         row["rejected"] = row["feedback"] - row["accepted"]
         row["acceptance_rate"] = row["accepted"] / row["feedback"] if row["feedback"] else None
@@ -723,3 +724,48 @@ def leads_at_risk(*, now: dt.datetime, within: dt.timedelta = dt.timedelta(hours
         .select_related("lead", "owner")
         .order_by("first_touch_due_at")[:limit]
     )
+
+
+def sla_compliance(*, start: dt.datetime, end: dt.datetime, group_by: str = "team") -> list:
+    """The SLA app's compliance rows (empty until the SLA app provides them)."""
+    try:
+        from sla.selectors import compliance
+    except ImportError:
+        return []
+    rows = compliance(start=start, end=end, group_by=group_by)
+    keep = ("label", "handoffs", "met", "breached", "met_rate", "median_hours", "exhausted")
+    return [{key: row.get(key) for key in keep} for row in rows]
+
+
+def commitment_pace(*, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> list:
+    """Marketing commitments delivered vs committed per product and month, with the pace
+    (on track / at risk / missed); empty until the SLA app provides them."""
+    try:
+        from sla.selectors import commitment_pace as sla_commitment_pace
+    except ImportError:
+        return []
+    return sla_commitment_pace(start=start, end=end, now=now)
+
+
+def goal_progress(*, first: dt.date, last: dt.date) -> list[dict]:
+    """Goals running during ``[first, last]`` with their measured value against target."""
+    try:
+        goal_model = apps.get_model("goals", "Goal")
+    except LookupError:
+        return []
+    rows = []
+    for goal in goal_model.objects.filter(start__lte=last, end__gte=first).order_by("end", "id"):
+        target = goal.target_value
+        measured = goal.measured_value
+        rows.append(
+            {
+                "title": goal.title,
+                "metric": goal.get_metric_display(),
+                "owner_team": goal.get_owner_team_display(),
+                "target": target,
+                "measured": measured,
+                "share": float(measured / target) if measured is not None and target else None,
+                "end": goal.end,
+            }
+        )
+    return rows

@@ -1,7 +1,601 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+"""Pages: the shared dashboard's body, the funnel explorer with drill-down, lead quality,
+webhooks with their delivery log, and the weekly reviews. Thin: selectors read, services
+write, every table can be downloaded as CSV (``?format=csv``)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch, Q, Sum
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.views.decorators.http import require_POST
+
+from leads.models import Lead
+from reporting import funnel, selectors, services
+from reporting.funnel import EXIT_STAGES, FORWARD_PAIRS, FORWARD_STAGES, STAGES
+from reporting.models import (
+    Dimension,
+    FunnelMode,
+    ReviewActionItem,
+    WebhookAttempt,
+    WebhookSubscription,
+    WeeklyReview,
+)
+from reporting.periods import parse_period, period_inputs
+from smarketing.api_support import DomainError
+from smarketing.events import EVENT_TYPES
+
+STAGE_LABELS = {
+    "lead": "Leads",
+    "mql": "MQLs",
+    "sql": "SQLs",
+    "opportunity": "Opportunities",
+    "customer": "Customers",
+    "recycled": "Recycled",
+    "disqualified": "Disqualified",
+    "lost": "Lost",
+}
+GROUP_BY_LABELS = {value: label for value, label in Dimension.choices if value != "all"}
+
+
+def csv_response(filename: str, header: list[str], rows) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(row)
+    return response
+
+
+def _wants_csv(request) -> bool:
+    return request.GET.get("format") == "csv"
+
+
+def _period(request):
+    """The period asked for, or the month to date; a bad one falls back with a message."""
+    try:
+        return parse_period(request.GET.get("start"), request.GET.get("end")), None
+    except DomainError as exc:
+        return parse_period(None, None), exc.message
+
+
+def _duration_text(value: dt.timedelta | None) -> str:
+    if value is None:
+        return "—"
+    hours = value.total_seconds() / 3600
+    return f"{hours / 24:.1f} d" if hours >= 48 else f"{hours:.1f} h"
+
+
+def _rate_text(value) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def funnel_table(result: funnel.FunnelResult) -> list[dict]:
+    """Rows of the funnel table: each forward stage with its count and the conversion and
+    median time from the previous stage."""
+    rows = []
+    for index, stage in enumerate(FORWARD_STAGES):
+        pair = FORWARD_PAIRS[index - 1] if index else None
+        rows.append(
+            {
+                "stage": stage,
+                "label": STAGE_LABELS[stage],
+                "count": result.counts[stage],
+                "conversion": _rate_text(result.conversion[pair]) if pair else "",
+                "velocity": _duration_text(result.velocity.get(pair)) if pair else "",
+            }
+        )
+    return rows
+
+
+# --------------------------------------------------------------------------- dashboard
+
+
+def dashboard_context(request) -> dict:
+    """Everything the shared dashboard shows, read with a fixed number of queries."""
+    (start, end), period_error = _period(request)
+    now = timezone.now()
+    today = selectors.local_day(now)
+    report = selectors.funnel_report(start=start, end=end, mode=FunnelMode.COHORT)
+    plan = selectors.current_revenue_plan(today=today)
+    neck = funnel.bottleneck(report.total.conversion, plan.rates) if plan else None
+
+    plan_rows = []
+    won_in_plan = None
+    if plan is not None:
+        plan_start = selectors.day_start(plan.period_start)
+        plan_end = selectors.day_start(plan.period_end + dt.timedelta(days=1))
+        actual = Lead.objects.aggregate(
+            leads=Count("id", filter=Q(created_at__gte=plan_start, created_at__lt=plan_end)),
+            **{
+                f"{stage}s": Count(
+                    "id",
+                    filter=Q(**{f"{field}__gte": plan_start, f"{field}__lt": plan_end}),
+                )
+                for stage, field in selectors.REACHED_FIELDS.items()
+            },
+            won=Sum("amount", filter=Q(customer_at__gte=plan_start, customer_at__lt=plan_end)),
+        )
+        won_in_plan = actual["won"] or Decimal(0)
+        for key, label in (
+            ("leads", "Leads"),
+            ("mqls", "MQLs"),
+            ("sqls", "SQLs"),
+            ("opportunitys", "Opportunities"),
+            ("customers", "Customers"),
+        ):
+            needed = plan.needs.get("opportunities" if key == "opportunitys" else key)
+            plan_rows.append({"label": label, "needed": needed, "actual": actual[key]})
+
+    first, last = period_inputs(start, end)
+    month_start = selectors.day_start(today.replace(day=1))
+    month_end = selectors.day_start((today.replace(day=1) + dt.timedelta(days=32)).replace(day=1))
+    return {
+        "period_start": first,
+        "period_end": last,
+        "period_error": period_error,
+        "report": report,
+        "funnel_rows": funnel_table(report.total),
+        "exit_rows": [
+            {"stage": stage, "label": STAGE_LABELS[stage], "count": report.total.counts[stage]}
+            for stage in EXIT_STAGES
+        ],
+        "plan": plan,
+        "plan_rows": plan_rows,
+        "won_in_plan": won_in_plan,
+        "bottleneck": neck,
+        "bottleneck_label": (
+            f"{STAGE_LABELS[neck.from_stage]} → {STAGE_LABELS[neck.to_stage]}" if neck else ""
+        ),
+        "sla": selectors.sla_health(start=start, end=end),
+        "commitments": selectors.commitment_pace(start=month_start, end=month_end, now=now),
+        "at_risk": selectors.leads_at_risk(now=now),
+        "chart": {
+            "labels": [STAGE_LABELS[stage] for stage in FORWARD_STAGES],
+            "counts": [report.total.counts[stage] for stage in FORWARD_STAGES],
+        },
+        "explorer_query": f"start={first}&end={last}&mode=cohort",
+    }
+
+
+# --------------------------------------------------------------------------- funnel explorer
 
 
 @login_required
 def index(request):
-    return render(request, "reporting/index.html", {})
+    """The funnel explorer: period, mode, group-by; every count links to its leads."""
+    (start, end), period_error = _period(request)
+    mode = request.GET.get("mode", FunnelMode.COHORT)
+    if mode not in FunnelMode.values:
+        mode = FunnelMode.COHORT
+    group_by = request.GET.get("group_by") or Dimension.ALL
+    if group_by not in selectors.GROUP_BY_CHOICES:
+        group_by = Dimension.ALL
+    report = selectors.funnel_report(start=start, end=end, mode=mode, group_by=group_by)
+    groups = report.groups()
+    labels = selectors.group_labels(group_by, [key for key, _ in groups])
+    rows = [("", "All leads", report.total)] + [
+        (key, labels.get(key, key), result) for key, result in groups
+    ]
+    first, last = period_inputs(start, end)
+
+    if _wants_csv(request):
+        header = ["group", *STAGES]
+        header += [f"{a}_to_{b}_rate" for a, b in FORWARD_PAIRS]
+        header += [f"{a}_to_{b}_median_hours" for a, b in FORWARD_PAIRS]
+        header += ["won_revenue"]
+        return csv_response(
+            f"funnel-{mode}-{first}-{last}.csv",
+            header,
+            (
+                [
+                    label,
+                    *(result.counts[stage] for stage in STAGES),
+                    *(
+                        "" if result.conversion[p] is None else f"{result.conversion[p]:.4f}"
+                        for p in FORWARD_PAIRS
+                    ),
+                    *(
+                        ""
+                        if result.velocity.get(p) is None
+                        else f"{result.velocity[p].total_seconds() / 3600:.2f}"
+                        for p in FORWARD_PAIRS
+                    ),
+                    result.won_revenue,
+                ]
+                for _key, label, result in rows
+            ),
+        )
+
+    table = [
+        {
+            "key": key,
+            "label": label,
+            "cells": [
+                {"stage": stage, "count": result.counts[stage]}
+                for stage in (*FORWARD_STAGES, *EXIT_STAGES)
+            ],
+            "rates": [_rate_text(result.conversion[pair]) for pair in FORWARD_PAIRS],
+            "velocity": [_duration_text(result.velocity.get(pair)) for pair in FORWARD_PAIRS],
+            "won_revenue": result.won_revenue,
+        }
+        for key, label, result in rows
+    ]
+    plan = selectors.current_revenue_plan(today=selectors.local_day(end))
+    neck = funnel.bottleneck(report.total.conversion, plan.rates) if plan else None
+    attribution = selectors.revenue_attribution(start=start, end=end)
+    campaign_labels = selectors.group_labels(
+        Dimension.CAMPAIGN,
+        [str(key) for key in {*attribution.first_touch, *attribution.last_touch}],
+    )
+    attribution_rows = [
+        {
+            "campaign": campaign_labels.get(str(key), str(key)),
+            "first_touch": attribution.first_touch.get(key, Decimal(0)),
+            "last_touch": attribution.last_touch.get(key, Decimal(0)),
+        }
+        for key in sorted({*attribution.first_touch, *attribution.last_touch}, key=str)
+    ]
+    return render(
+        request,
+        "reporting/index.html",
+        {
+            "period_start": first,
+            "period_end": last,
+            "period_error": period_error,
+            "mode": mode,
+            "modes": FunnelMode.choices,
+            "group_by": group_by,
+            "group_by_choices": GROUP_BY_LABELS.items(),
+            "report": report,
+            "table": table,
+            "stage_headers": [STAGE_LABELS[s] for s in (*FORWARD_STAGES, *EXIT_STAGES)],
+            "pair_headers": [f"{STAGE_LABELS[a]} → {STAGE_LABELS[b]}" for a, b in FORWARD_PAIRS],
+            "bottleneck": neck,
+            "plan": plan,
+            "attribution_rows": attribution_rows,
+            "unattributed": attribution.unattributed,
+            "chart": {
+                "labels": [STAGE_LABELS[stage] for stage in FORWARD_STAGES],
+                "datasets": [
+                    {"label": label, "data": [result.counts[s] for s in FORWARD_STAGES]}
+                    for _key, label, result in rows[:8]
+                ],
+            },
+            "query": f"start={first}&end={last}&mode={mode}&group_by={group_by}",
+        },
+    )
+
+
+@login_required
+def funnel_leads(request):
+    """The leads behind one number of the funnel."""
+    (start, end), period_error = _period(request)
+    mode = request.GET.get("mode", FunnelMode.COHORT)
+    stage = request.GET.get("stage", "lead")
+    group_by = request.GET.get("group_by") or Dimension.ALL
+    if (
+        mode not in FunnelMode.values
+        or stage not in STAGES
+        or (group_by != Dimension.ALL and group_by not in selectors.GROUP_BY_CHOICES)
+    ):
+        return render(
+            request,
+            "400.html",
+            {"message": "Choose a mode, a stage and a grouping from the report."},
+            status=400,
+        )
+    group = request.GET.get("group") if group_by != Dimension.ALL else None
+    leads = selectors.funnel_leads(
+        start=start, end=end, mode=mode, stage=stage, group_by=group_by, group=group
+    )
+    first, last = period_inputs(start, end)
+    if _wants_csv(request):
+        return csv_response(
+            f"funnel-leads-{stage}-{first}-{last}.csv",
+            ["id", "email", "name", "company", "source", "campaign", "stage", "created_at"],
+            (
+                [
+                    lead.pk,
+                    lead.email,
+                    lead.full_name,
+                    lead.company,
+                    lead.source,
+                    lead.campaign or "",
+                    lead.stage,
+                    lead.created_at.isoformat(),
+                ]
+                for lead in leads.iterator()
+            ),
+        )
+    page = Paginator(leads, 50).get_page(request.GET.get("page"))
+    group_label = ""
+    if group is not None:
+        group_label = selectors.group_labels(group_by, [group]).get(group, group)
+    return render(
+        request,
+        "reporting/funnel_leads.html",
+        {
+            "page": page,
+            "count": page.paginator.count,
+            "stage_label": STAGE_LABELS[stage],
+            "mode": mode,
+            "group_label": group_label,
+            "group_by_label": GROUP_BY_LABELS.get(group_by, ""),
+            "period_start": first,
+            "period_end": last,
+            "period_error": period_error,
+            "query": request.GET.urlencode(),
+            "back_query": f"start={first}&end={last}&mode={mode}&group_by={group_by}",
+        },
+    )
+
+
+# --------------------------------------------------------------------------- lead quality
+
+QUALITY_GROUPS = {
+    Dimension.SOURCE: "Source",
+    Dimension.CAMPAIGN: "Campaign",
+    Dimension.PERSONA: "Persona",
+    Dimension.DEFINITION: "SQL definition version",
+}
+
+
+@login_required
+def lead_quality(request):
+    """Acceptance rate, ratings and rejection reasons by source, campaign, persona and
+    definition version: what sales thinks of the leads marketing sends."""
+    (start, end), period_error = _period(request)
+    group_by = request.GET.get("group_by", Dimension.SOURCE)
+    if group_by not in QUALITY_GROUPS:
+        group_by = Dimension.SOURCE
+    rows = selectors.lead_quality(start=start, end=end, group_by=group_by)
+    lookup = Dimension.SQL_DEFINITION if group_by == Dimension.DEFINITION else group_by
+    labels = selectors.group_labels(lookup, [row["group"] for row in rows])
+    from leads.models import SalesFeedback
+
+    reasons = SalesFeedback.Reason.choices
+    for row in rows:
+        row["label"] = labels.get(row["group"], row["group"])
+        row["reason_counts"] = [row["reasons"][value] for value, _ in reasons]
+    first, last = period_inputs(start, end)
+    if _wants_csv(request):
+        return csv_response(
+            f"lead-quality-{group_by}-{first}-{last}.csv",
+            [
+                QUALITY_GROUPS[group_by].lower(),
+                "feedback",
+                "accepted",
+                "rejected",
+                "acceptance_rate",
+                "average_rating",
+                *(f"rejected_{value}" for value, _ in reasons),
+            ],
+            (
+                [
+                    row["label"],
+                    row["feedback"],
+                    row["accepted"],
+                    row["rejected"],
+                    "" if row["acceptance_rate"] is None else f"{row['acceptance_rate']:.4f}",
+                    "" if row["average_rating"] is None else f"{row['average_rating']:.2f}",
+                    *row["reason_counts"],
+                ]
+                for row in rows
+            ),
+        )
+    return render(
+        request,
+        "reporting/quality.html",
+        {
+            "rows": rows,
+            "reasons": reasons,
+            "group_by": group_by,
+            "group_by_label": QUALITY_GROUPS[group_by],
+            "group_by_choices": QUALITY_GROUPS.items(),
+            "period_start": first,
+            "period_end": last,
+            "period_error": period_error,
+            "chart": {
+                "labels": [row["label"] for row in rows],
+                "datasets": [
+                    {
+                        "label": "Acceptance rate (%)",
+                        "data": [
+                            None if rate is None else round(rate * 100, 1)
+                            for rate in (row["acceptance_rate"] for row in rows)
+                        ],
+                    }
+                ],
+                "options": {"scales": {"y": {"min": 0, "max": 100}}},
+            },
+            "query": f"start={first}&end={last}&group_by={group_by}",
+        },
+    )
+
+
+# --------------------------------------------------------------------------- webhooks
+
+
+@login_required
+@permission_required("reporting.view_webhooksubscription", raise_exception=True)
+def webhooks(request):
+    """Subscriptions, and a form to add one (the secret is shown once, right after)."""
+    form_errors: dict[str, str] = {}
+    created = None
+    if request.method == "POST":
+        if not request.user.has_perm("reporting.add_webhooksubscription"):
+            return render(request, "403.html", status=403)
+        try:
+            created = services.webhook_subscription_create(
+                name=(request.POST.get("name") or "").strip() or "Webhook",
+                url=(request.POST.get("url") or "").strip(),
+                event_types=request.POST.getlist("event_types"),
+                created_by=request.user,
+            )
+        except DomainError as exc:
+            form_errors[exc.field or "url"] = exc.message
+    subscriptions = WebhookSubscription.objects.annotate(
+        delivered=Count("deliveries", filter=Q(deliveries__status="succeeded")),
+        failing=Count("deliveries", filter=Q(deliveries__status__in=["retrying", "failed"])),
+    ).order_by("name", "id")
+    return render(
+        request,
+        "reporting/webhooks.html",
+        {
+            "subscriptions": subscriptions,
+            "event_types": EVENT_TYPES,
+            "created": created,
+            "form_errors": form_errors,
+            "form_values": request.POST if form_errors else {},
+            "can_add": request.user.has_perm("reporting.add_webhooksubscription"),
+        },
+        status=400 if form_errors else 200,
+    )
+
+
+def _delivery_log(subscription):
+    return subscription.deliveries.prefetch_related(
+        Prefetch("attempt_log", queryset=WebhookAttempt.objects.order_by("number"))
+    ).order_by("-created_at", "-id")[:50]
+
+
+@login_required
+@permission_required("reporting.view_webhooksubscription", raise_exception=True)
+def webhook_detail(request, pk: int):
+    subscription = get_object_or_404(WebhookSubscription, pk=pk)
+    return render(
+        request,
+        "reporting/webhook_detail.html",
+        {
+            "subscription": subscription,
+            "deliveries": _delivery_log(subscription),
+            "can_test": request.user.has_perm("reporting.add_webhooksubscription"),
+        },
+    )
+
+
+@login_required
+@require_POST
+@permission_required("reporting.add_webhooksubscription", raise_exception=True)
+def webhook_test(request, pk: int):
+    """Send a test event; answers the refreshed delivery log (htmx) or redirects."""
+    subscription = get_object_or_404(WebhookSubscription, pk=pk)
+    services.webhook_test_send(subscription=subscription)
+    if request.htmx:
+        return render(
+            request,
+            "reporting/_delivery_log.html",
+            {"deliveries": _delivery_log(subscription), "sent": True},
+        )
+    messages.success(request, "A test event is on its way.")
+    return redirect(subscription.get_absolute_url())
+
+
+@login_required
+@permission_required("reporting.view_webhooksubscription", raise_exception=True)
+def webhook_deliveries(request, pk: int):
+    """The delivery log alone (htmx refresh)."""
+    subscription = get_object_or_404(WebhookSubscription, pk=pk)
+    return render(
+        request, "reporting/_delivery_log.html", {"deliveries": _delivery_log(subscription)}
+    )
+
+
+# --------------------------------------------------------------------------- weekly review
+
+
+@login_required
+def reviews(request):
+    page = Paginator(
+        WeeklyReview.objects.annotate(items=Count("action_items")).order_by("-week_start"), 20
+    ).get_page(request.GET.get("page"))
+    return render(request, "reporting/reviews.html", {"page": page})
+
+
+def _review_items(review):
+    return review.action_items.select_related("owner", "created_by").order_by("created_at", "id")
+
+
+@login_required
+def review_detail(request, pk: int):
+    review = get_object_or_404(WeeklyReview, pk=pk)
+    from accounts.models import User
+
+    return render(
+        request,
+        "reporting/review_detail.html",
+        {
+            "review": review,
+            "content": review.content,
+            "items": _review_items(review),
+            "people": User.objects.filter(is_active=True).order_by("first_name", "username"),
+            "stage_labels": STAGE_LABELS,
+        },
+    )
+
+
+@login_required
+@require_POST
+def review_item_add(request, pk: int):
+    review = get_object_or_404(WeeklyReview, pk=pk)
+    from accounts.models import User
+
+    error = ""
+    owner = None
+    owner_id = request.POST.get("owner") or ""
+    if owner_id:
+        owner = (
+            User.objects.filter(pk=owner_id, is_active=True).first() if owner_id.isdigit() else None
+        )
+        if owner is None:
+            error = "Choose an owner from the list."
+    due_text = (request.POST.get("due_on") or "").strip()
+    due_on = None
+    if due_text and not error:
+        try:
+            due_on = parse_date(due_text)
+        except ValueError:
+            due_on = None
+        if due_on is None:
+            error = "Give the due date as YYYY-MM-DD."
+    if not error:
+        try:
+            services.review_action_item_add(
+                review=review,
+                text=request.POST.get("text", ""),
+                owner=owner,
+                due_on=due_on,
+                created_by=request.user,
+            )
+        except DomainError as exc:
+            error = exc.message
+    context = {"review": review, "items": _review_items(review), "error": error}
+    if request.htmx:
+        return render(
+            request, "reporting/_action_items.html", context, status=400 if error else 200
+        )
+    if error:
+        messages.error(request, error)
+    return redirect(reverse("reporting:review_detail", args=[review.pk]))
+
+
+@login_required
+@require_POST
+def review_item_toggle(request, pk: int, item_pk: int):
+    item = get_object_or_404(ReviewActionItem, pk=item_pk, review_id=pk)
+    services.review_action_item_toggle(item=item)
+    context = {"review": item.review, "items": _review_items(item.review), "error": ""}
+    if request.htmx:
+        return render(request, "reporting/_action_items.html", context)
+    return redirect(reverse("reporting:review_detail", args=[pk]))

@@ -16,7 +16,10 @@ logger = logging.getLogger(__name__)
 
 @login_required
 def dashboard(request):
-    return render(request, "dashboard.html", {})
+    """The shared dashboard: plan vs actual, funnel, bottleneck, SLA health, commitments."""
+    from reporting.views import dashboard_context
+
+    return render(request, "dashboard.html", dashboard_context(request))
 
 
 @never_cache
