@@ -162,7 +162,12 @@ def dashboard_context(request) -> dict:
         "at_risk": selectors.leads_at_risk(now=now),
         "chart": {
             "labels": [STAGE_LABELS[stage] for stage in FORWARD_STAGES],
-            "counts": [report.total.counts[stage] for stage in FORWARD_STAGES],
+            "datasets": [
+                {
+                    "label": "Leads",
+                    "data": [report.total.counts[stage] for stage in FORWARD_STAGES],
+                }
+            ],
         },
         "explorer_query": f"start={first}&end={last}&mode=cohort",
     }
