@@ -586,17 +586,18 @@ def clocks_sweep(*, now: datetime | None = None, batch_size: int = SWEEP_BATCH) 
     return result
 
 
-def _claim(queryset, order: str, batch_size: int) -> list[int]:
-    return list(
+def _claim(queryset, order: str, batch_size: int) -> dict[int, int | None]:
+    """Lock up to `batch_size` due clocks nobody else holds: {clock id: owner id}."""
+    return dict(
         queryset.select_for_update(skip_locked=True)
         .order_by(order)
-        .values_list("id", flat=True)[:batch_size]
+        .values_list("id", "owner_id")[:batch_size]
     )
 
 
 def _sweep_breaches(now: datetime, batch_size: int) -> list[int]:
     with transaction.atomic():
-        ids = _claim(
+        owners = _claim(
             SLAClock.objects.filter(
                 status=SLAClock.Status.PENDING,
                 closed_at__isnull=True,
@@ -605,19 +606,20 @@ def _sweep_breaches(now: datetime, batch_size: int) -> list[int]:
             "first_touch_due_at",
             batch_size,
         )
-        if not ids:
+        if not owners:
             return []
+        ids = list(owners)
         SLAClock.objects.filter(pk__in=ids, status=SLAClock.Status.PENDING).update(
             status=SLAClock.Status.BREACHED, breached_at=now
         )
-        _records(SLARecord.Kind.BREACH, ids, now)
+        _records(SLARecord.Kind.BREACH, ids, now, owners=owners)
         _alert_breaches(ids, now)
     return ids
 
 
 def _sweep_warnings(now: datetime, batch_size: int) -> list[int]:
     with transaction.atomic():
-        ids = _claim(
+        owners = _claim(
             SLAClock.objects.filter(
                 status=SLAClock.Status.PENDING,
                 warned_at__isnull=True,
@@ -627,10 +629,11 @@ def _sweep_warnings(now: datetime, batch_size: int) -> list[int]:
             "warn_at",
             batch_size,
         )
-        if not ids:
+        if not owners:
             return []
+        ids = list(owners)
         SLAClock.objects.filter(pk__in=ids).update(warned_at=now)
-        _records(SLARecord.Kind.WARNING, ids, now)
+        _records(SLARecord.Kind.WARNING, ids, now, owners=owners)
         _alert(
             "warning",
             ids,
@@ -668,8 +671,11 @@ def _sweep_windows(now: datetime, batch_size: int) -> tuple[list[int], list[int]
     return exhausted, closed
 
 
-def _records(kind: str, clock_ids: list[int], now: datetime, detail: str = "") -> None:
-    owners = dict(SLAClock.objects.filter(pk__in=clock_ids).values_list("id", "owner_id"))
+def _records(
+    kind: str, clock_ids: list[int], now: datetime, detail: str = "", owners: dict | None = None
+) -> None:
+    if owners is None:
+        owners = dict(SLAClock.objects.filter(pk__in=clock_ids).values_list("id", "owner_id"))
     SLARecord.objects.bulk_create(
         [
             SLARecord(clock_id=pk, kind=kind, at=now, owner_id=owners.get(pk), detail=detail)
@@ -729,6 +735,16 @@ def _alert_breaches(clock_ids: list[int], now: datetime) -> None:
     )
 
 
+PERSON_FIELDS = ("username", "first_name", "last_name", "email", "time_zone", "team")
+ALERT_FIELDS = (
+    *(f.name for f in SLAClock._meta.concrete_fields),
+    "lead__first_name",
+    "lead__last_name",
+    "lead__email",
+    *(f"owner__{name}" for name in PERSON_FIELDS),
+    "owner__team__manager",
+    *(f"owner__team__manager__{name}" for name in PERSON_FIELDS),
+)
 EVENT_TYPES = {"warning": "sla.warning", "breached": "sla.breached", "exhausted": "sla.exhausted"}
 
 
@@ -738,9 +754,9 @@ def _alert(
     """One notification per person per batch (a digest when several leads are concerned),
     and one integration event per clock after commit."""
     clocks = list(
-        SLAClock.objects.filter(pk__in=clock_ids).select_related(
-            "lead", "owner__team__manager", "agreement"
-        )
+        SLAClock.objects.filter(pk__in=clock_ids)
+        .select_related("lead", "owner__team__manager")
+        .only(*ALERT_FIELDS)
     )
     by_user: dict[int, tuple[User, list[SLAClock]]] = {}
     for clock in clocks:
