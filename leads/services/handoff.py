@@ -24,6 +24,7 @@ from leads.models import (
     RoutingRule,
     StageTransition,
 )
+from leads.services.bulk import rows_update
 from leads.signals import (
     Assignment,
     HandOff,
@@ -106,7 +107,7 @@ def stage_moves_record(
     handoffs, assignments = _hand_off(list(reached_sql.values()), at=at)
     if save:
         leads = list({move.lead.pk: move.lead for move in moves}.values())
-        Lead.objects.bulk_update(leads, MOVE_FIELDS)
+        rows_update(leads, MOVE_FIELDS)
     StageTransition.objects.bulk_create(transitions)
     if assignments:
         RoutingAssignment.objects.bulk_create(assignments)

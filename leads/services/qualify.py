@@ -13,6 +13,7 @@ from leads.qualification import (
     assess,
     events_by_lead,
 )
+from leads.services.bulk import rows_update
 from leads.services.handoff import MOVE_FIELDS, Move, stage_moves_record
 
 
@@ -87,7 +88,7 @@ def leads_qualify(
     if only_rescored:
         for lead in only_rescored:
             lead.updated_at = now
-        Lead.objects.bulk_update(only_rescored, [*SCORE_FIELDS, "updated_at"])
+        rows_update(only_rescored, [*SCORE_FIELDS, "updated_at"])
     if moved:
-        Lead.objects.bulk_update(list(moved.values()), [*SCORE_FIELDS, *MOVE_FIELDS])
+        rows_update(list(moved.values()), [*SCORE_FIELDS, *MOVE_FIELDS])
     return scored

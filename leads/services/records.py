@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_datetime
 from accounts.models import User
 from leads.models import Lead
 from leads.qualification import SCORE_FIELDS, Names, active_definitions
+from leads.services.bulk import rows_update
 from leads.services.handoff import MOVE_FIELDS, stage_moves_record
 from leads.services.moves import CLOCK_SKEW
 from leads.services.qualify import leads_score
@@ -338,11 +339,11 @@ def _leads_save(
             field="external_id",
         ) from exc
     if updates:
-        Lead.objects.bulk_update(updates, [*fields, *SCORE_FIELDS, "updated_at"])
+        rows_update(updates, [*fields, *SCORE_FIELDS, "updated_at"])
     stage_moves_record(moves=scored.moves, at=now, actor=actor, save=False)
     moved = list({move.lead.pk: move.lead for move in scored.moves}.values())
     if moved:
-        Lead.objects.bulk_update(moved, MOVE_FIELDS)
+        rows_update(moved, MOVE_FIELDS)
     if creates:
         created_ids = [lead.pk for lead in creates]
         send_on_commit(leads_created, lead_ids=created_ids)
