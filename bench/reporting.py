@@ -1,0 +1,362 @@
+"""Benchmarks: the closed-loop funnel over 1,000,000 leads and 5,000,000 transitions.
+
+In a scratch PostgreSQL database (``smarketing_bench_reporting``, created, migrated and
+dropped here), leads are generated set-based (``INSERT … SELECT generate_series``) over the
+last 365 days, each with a path of 0 to 7 transitions (lead → mql → sql → recycled → mql →
+sql → opportunity → customer; 5 on average), and the lead's first-reached columns kept as
+the lifecycle service keeps them. Then, in the same run:
+
+1. the full snapshot roll-up (every day, every dimension, both modes);
+2. the cohort funnel of the last 91 days grouped by source, counts and won revenue, read
+   from the snapshots (``funnel_report``) and computed live over the leads, against one
+   hand-written SQL aggregate over the same rows (the baseline);
+3. the same funnel with velocity (medians are always live);
+4. the flow funnel of the same quarter grouped by source (live by design);
+5. the shared dashboard under 8 concurrent clients (Django's test client in threads, each
+   with its own database connection; no HTTP socket), p50 and p95 response time.
+
+    DJANGO_SETTINGS_MODULE=smarketing.test_settings .venv/bin/python -m bench.reporting
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import threading
+import time
+
+BENCH_DATABASE = "smarketing_bench_reporting"
+LEADS = {"small": 100_000}
+DEFAULT_LEADS = 1_000_000
+REPEATS = 5
+CLIENTS = 8
+REQUESTS_PER_CLIENT = {"small": 5}
+DEFAULT_REQUESTS_PER_CLIENT = 10
+# Path length per lead, by lead id modulo 20: averages exactly 5 transitions per lead.
+PATH_LENGTHS = [0, 1, 1, 2, 3, 4, 4, 5, 5, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7, 7]
+PATH = [
+    (1, "lead", "mql"),
+    (2, "mql", "sql"),
+    (3, "sql", "recycled"),
+    (4, "recycled", "mql"),
+    (5, "mql", "sql"),
+    (6, "sql", "opportunity"),
+    (7, "opportunity", "customer"),
+]
+FINAL_STAGE = ["lead", "mql", "sql", "recycled", "mql", "sql", "opportunity", "customer"]
+SOURCES = ["webinar", "ads", "referral", "organic", "event", "partner", "content", ""]
+
+
+def run(scale: str = "default") -> list[dict]:
+    from django.db import connection
+
+    leads = LEADS.get(scale, DEFAULT_LEADS)
+    original_name = connection.settings_dict["NAME"]
+    connection.close()
+    _recreate_database(connection.settings_dict)
+    connection.settings_dict["NAME"] = BENCH_DATABASE
+    try:
+        _migrate()
+        generated = _generate(leads)
+        return _measure(scale, leads, generated)
+    finally:
+        connection.close()
+        connection.settings_dict["NAME"] = original_name
+        _drop_database(connection.settings_dict)
+
+
+# --------------------------------------------------------------------------- database
+
+
+def _admin_connection(settings_dict):
+    import psycopg
+
+    return psycopg.connect(
+        dbname="postgres",
+        user=settings_dict.get("USER") or "postgres",
+        password=settings_dict.get("PASSWORD") or None,
+        host=settings_dict.get("HOST") or "127.0.0.1",
+        port=settings_dict.get("PORT") or 5432,
+        autocommit=True,
+    )
+
+
+def _recreate_database(settings_dict) -> None:
+    with _admin_connection(settings_dict) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
+
+
+def _drop_database(settings_dict) -> None:
+    with _admin_connection(settings_dict) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+
+
+def _migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def _generate(count: int) -> dict:
+    """Leads and transitions, set-based; returns the counts and the seconds it took."""
+    from django.db import connection
+    from django.utils import timezone
+
+    now = timezone.now().replace(microsecond=0)
+    first = now - dt.timedelta(days=365)
+    lengths = "ARRAY[" + ",".join(map(str, PATH_LENGTHS)) + "]"
+    sources = "ARRAY[" + ",".join(f"'{s}'" for s in SOURCES) + "]"
+    finals = "ARRAY[" + ",".join(f"'{s}'" for s in FINAL_STAGE) + "]"
+    # Transition k of lead i happens k * (6 + i % 48) hours after its creation.
+    step = "make_interval(hours => 6 + mod(i, 48)::int)"
+    began = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO leads_lead (
+                id, external_id, email, first_name, last_name, company, title, phone, country,
+                source, stage, score, fit_score, engagement_score, score_details, attributes,
+                amount, created_at, updated_at, stage_changed_at, mql_at, sql_at,
+                opportunity_at, customer_at)
+            SELECT i, NULL, 'lead' || i || '@example.com', 'Lead', i::text, 'Company', 'CTO',
+                '', 'US', ({sources})[1 + mod(i, 8)], ({finals})[1 + n], 0, 0, 0, '{{}}', '{{}}',
+                CASE WHEN n = 7 THEN 500 + mod(i, 20) * 100 END,
+                created, %(now)s, created + n * {step},
+                CASE WHEN n >= 1 THEN created + {step} END,
+                CASE WHEN n >= 2 THEN created + 2 * {step} END,
+                CASE WHEN n >= 6 THEN created + 6 * {step} END,
+                CASE WHEN n >= 7 THEN created + 7 * {step} END
+            FROM generate_series(1, %(count)s) AS i,
+                LATERAL (SELECT ({lengths})[1 + mod(i, 20)] AS n,
+                    %(first)s + (i::float8 / %(count)s) * interval '365 days' AS created) AS g
+            """,
+            {"now": now, "count": count, "first": first},
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO leads_stagetransition (lead_id, from_stage, to_stage, at, reason,
+                recorded_at)
+            SELECT l.id, p.from_stage, p.to_stage,
+                l.created_at + p.k * make_interval(hours => 6 + mod(l.id, 48)::int), '', %(now)s
+            FROM leads_lead l
+            JOIN (VALUES {",".join(f"({k}, '{a}', '{b}')" for k, a, b in PATH)})
+                AS p(k, from_stage, to_stage) ON p.k <= ({lengths})[1 + mod(l.id, 20)]
+            """,
+            {"now": now},
+        )
+        cursor.execute("SELECT setval('leads_lead_id_seq', %s)", [count])
+        cursor.execute("ANALYZE leads_lead")
+        cursor.execute("ANALYZE leads_stagetransition")
+        cursor.execute("SELECT COUNT(*) FROM leads_stagetransition")
+        transitions = cursor.fetchone()[0]
+    return {"transitions": transitions, "seconds": time.perf_counter() - began}
+
+
+# --------------------------------------------------------------------------- measurements
+
+HAND_WRITTEN = """
+SELECT l.source,
+       COUNT(*),
+       COUNT(l.mql_at), COUNT(l.sql_at), COUNT(l.opportunity_at), COUNT(l.customer_at),
+       COUNT(*) FILTER (WHERE e.recycled), COUNT(*) FILTER (WHERE e.disqualified),
+       COUNT(*) FILTER (WHERE e.lost),
+       SUM(l.amount) FILTER (WHERE l.customer_at IS NOT NULL)
+FROM leads_lead l
+LEFT JOIN (
+    SELECT lead_id,
+           bool_or(to_stage = 'recycled') AS recycled,
+           bool_or(to_stage = 'disqualified') AS disqualified,
+           bool_or(to_stage = 'lost') AS lost
+    FROM leads_stagetransition
+    WHERE to_stage IN ('recycled', 'disqualified', 'lost')
+    GROUP BY lead_id
+) e ON e.lead_id = l.id
+WHERE l.created_at >= %s AND l.created_at < %s
+GROUP BY l.source
+"""
+
+
+def _best(function, repeats: int = REPEATS):
+    result, best = None, float("inf")
+    for _ in range(repeats):
+        began = time.perf_counter()
+        result = function()
+        best = min(best, time.perf_counter() - began)
+    return best, result
+
+
+def _measure(scale: str, leads: int, generated: dict) -> list[dict]:
+    from django.db import connection
+    from django.utils import timezone
+
+    from reporting.selectors import day_start, funnel_report, local_day
+    from reporting.services import funnel_snapshots_roll_up
+
+    began = time.perf_counter()
+    days = funnel_snapshots_roll_up(full=True)
+    rollup_seconds = time.perf_counter() - began
+
+    today = local_day(timezone.now())
+    start, end = day_start(today - dt.timedelta(days=91)), day_start(today)
+
+    def from_snapshots():
+        return funnel_report(
+            start=start, end=end, mode="cohort", group_by="source", with_velocity=False
+        )
+
+    def live():
+        return funnel_report(
+            start=start,
+            end=end,
+            mode="cohort",
+            group_by="source",
+            use_snapshots=False,
+            with_velocity=False,
+        )
+
+    def hand_written():
+        with connection.cursor() as cursor:
+            cursor.execute(HAND_WRITTEN, [start, end])
+            return cursor.fetchall()
+
+    snapshot_seconds, snapshot_report = _best(from_snapshots)
+    live_seconds, live_report = _best(live)
+    sql_seconds, sql_rows = _best(hand_written)
+    velocity_seconds, _ = _best(
+        lambda: funnel_report(start=start, end=end, mode="cohort", group_by="source"), 3
+    )
+    flow_seconds, flow_report = _best(
+        lambda: funnel_report(start=start, end=end, mode="flow", group_by="source"), 3
+    )
+
+    sql_total = sum(row[1] for row in sql_rows)
+    sql_customers = sum(row[5] for row in sql_rows)
+    agree = (
+        snapshot_report.total.counts == live_report.total.counts
+        and snapshot_report.total.counts["lead"] == sql_total
+        and snapshot_report.total.counts["customer"] == sql_customers
+    )
+    cohort_leads = snapshot_report.total.counts["lead"]
+
+    p50, p95, rate = _dashboard_under_load(scale)
+    quarter = f"{start.date()} to {end.date()}"
+    size = f"{leads:,} leads, {generated['transitions']:,} transitions"
+    return [
+        {
+            "benchmark": "funnel, cohort by source, one quarter, from snapshots",
+            "figure": snapshot_seconds * 1000,
+            "unit": "ms",
+            "baseline": sql_seconds * 1000,
+            "baseline_label": "one hand-written SQL aggregate over the leads",
+            "ratio": sql_seconds / snapshot_seconds,
+            "target": "< 200 ms; faster than the raw aggregate",
+            "notes": (
+                f"{size} (generated in {generated['seconds']:.0f} s); quarter {quarter}, "
+                f"{cohort_leads:,} leads in the cohort; best of {REPEATS}. Numbers agree "
+                f"(snapshots = live = hand-written SQL): {agree}. Full roll-up of {days} days "
+                f"× 8 dimensions × 2 modes: {rollup_seconds:.1f} s."
+            ),
+        },
+        {
+            "benchmark": "funnel, cohort by source, one quarter, live",
+            "figure": live_seconds * 1000,
+            "unit": "ms",
+            "baseline": sql_seconds * 1000,
+            "baseline_label": "one hand-written SQL aggregate over the leads",
+            "ratio": sql_seconds / live_seconds,
+            "target": "within 2x of the hand-written aggregate",
+            "notes": (
+                f"ORM aggregate with EXISTS per exit stage; with velocity (median per stage "
+                f"pair, always live): {velocity_seconds * 1000:.0f} ms (best of 3)."
+            ),
+        },
+        {
+            "benchmark": "funnel, flow by source, one quarter, live",
+            "figure": flow_seconds * 1000,
+            "unit": "ms",
+            "baseline": None,
+            "baseline_label": "",
+            "ratio": None,
+            "target": "< 5 s",
+            "notes": (
+                f"transitions in the quarter (index range scan on `at`) with velocity; "
+                f"{flow_report.total.counts['sql']:,} leads entered sql; best of 3."
+            ),
+        },
+        {
+            "benchmark": f"shared dashboard, {CLIENTS} concurrent clients",
+            "figure": p95 * 1000,
+            "unit": "ms p95",
+            "baseline": p50 * 1000,
+            "baseline_label": "p50",
+            "ratio": None,
+            "target": "p95 < 1 s",
+            "notes": (
+                f"{rate:.1f} requests/s overall; Django test client per thread (full "
+                "middleware, session, template rendering; no HTTP socket); month-to-date "
+                "cohort funnel from snapshots with live velocity, SLA health, commitments."
+            ),
+        },
+    ]
+
+
+def _dashboard_under_load(scale: str) -> tuple[float, float, float]:
+    from django.db import connections
+    from django.test import Client
+
+    from accounts.models import User
+
+    user, _ = User.objects.get_or_create(username="bench-viewer", defaults={"email": ""})
+    requests = REQUESTS_PER_CLIENT.get(scale, DEFAULT_REQUESTS_PER_CLIENT)
+    timings: list[float] = []
+    lock = threading.Lock()
+    errors: list[str] = []
+
+    def client_loop():
+        client = Client()
+        client.force_login(user)
+        try:
+            for _ in range(requests):
+                began = time.perf_counter()
+                response = client.get("/", HTTP_HOST="localhost")
+                elapsed = time.perf_counter() - began
+                if response.status_code != 200:
+                    errors.append(str(response.status_code))
+                with lock:
+                    timings.append(elapsed)
+        finally:
+            connections.close_all()
+
+    Client().force_login(user)  # warm up
+    threads = [threading.Thread(target=client_loop) for _ in range(CLIENTS)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - began
+    if errors:
+        raise RuntimeError(f"dashboard answered {errors[:3]}")
+    timings.sort()
+    p95 = timings[min(len(timings) - 1, int(len(timings) * 0.95))]
+    return statistics.median(timings), p95, len(timings) / wall
+
+
+def main() -> None:
+    import os
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smarketing.test_settings")
+    django.setup()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="default", choices=["small", "default"])
+    for row in run(parser.parse_args().scale):
+        print(json.dumps(row, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
