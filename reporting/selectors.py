@@ -296,9 +296,9 @@ def _velocity(
                 f"FROM ({samples_sql}) samples WHERE a_at IS NOT NULL GROUP BY {grouping}",
                 params,
             )
-            for grp, is_total, pair, median in cursor.fetchall():
+            for grp, is_total, pair, value in cursor.fetchall():
                 key = ALL if is_total else group_key(grp)
-                result[key][FORWARD_PAIRS[pair]] = median
+                result[key][FORWARD_PAIRS[pair]] = value
             return dict(result)
         # Other databases: medians in Python over the samples.
         cursor.execute(
