@@ -14,7 +14,6 @@ from django.db.models import (
     Aggregate,
     Case,
     Count,
-    F,
     FloatField,
     IntegerField,
     Q,
@@ -242,11 +241,3 @@ def commitment_pace(*, start: datetime, end: datetime, now: datetime) -> list[di
 
 def _as_date(value) -> date:
     return value.date() if isinstance(value, datetime) else value
-
-
-def clocks_api_queryset():
-    return SLAClock.objects.select_related("lead").order_by("first_touch_due_at", "id")
-
-
-def annotate_hours(queryset):
-    return queryset.annotate(response_hours=F("response_business_seconds") / 3600.0)
