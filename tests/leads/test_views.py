@@ -513,6 +513,20 @@ class TestDefinitionsPage:
         assert "webinar_attended: 10 pts each" in html
         assert "Qualify alone:</strong> demo_request" in html
 
+    def test_the_page_has_a_pinned_query_count(self, client, marketer, django_assert_num_queries):
+        for index in range(6):
+            draft = definition_create(
+                stage="mql" if index % 2 else "sql", name=f"V{index}", rules=RULES, actor=marketer
+            )
+            lead = LeadFactory(created_at=days_ago(2))
+            lead_transition(lead=lead, to_stage=draft.stage, reason="score", definition=draft)
+        client.force_login(marketer)
+        client.get(reverse("leads:definitions"))
+        # session, user, groups, bell, every version with its qualified count, latest run
+        with django_assert_num_queries(6):
+            response = client.get(reverse("leads:definitions"))
+        assert response.content.decode().count('data-testid="qualified-count">1<') == 6
+
     def test_a_draft_with_broken_json_gets_a_clear_message(self, client, marketer):
         client.force_login(marketer)
         response = client.post(
