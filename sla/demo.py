@@ -82,6 +82,13 @@ def seed(stdout) -> None:
         if agreement is None:
             from personas.models import Persona
 
+            # Coverage stays open to every persona; the targeted ones are named in the text.
+            targeted = ", ".join(
+                Persona.objects.filter(status=Persona.Status.ACTIVE).values_list("name", flat=True)
+            )
+            contract = dict(CONTRACT)
+            if targeted:
+                contract["goals"] += f"\n\nTargeted personas: {targeted}."
             agreement = services.agreement_create(
                 data={
                     "name": AGREEMENT_NAME,
@@ -94,9 +101,8 @@ def seed(stdout) -> None:
                     "attempt_window_days": 16,
                     "warning_share": "0.80",
                     "exhaustion_action": SLAAgreement.ExhaustionAction.RECYCLE,
-                    **CONTRACT,
+                    **contract,
                 },
-                personas=Persona.objects.filter(status=Persona.Status.ACTIVE),
             )
     # Leads already with sales (the leads demo runs first) get the clock their hand-off
     # would have started had the agreement existed.
