@@ -137,7 +137,7 @@ def test_a_new_definition_requalifies_open_leads_in_bulk_with_the_version_record
     assert StageTransition.objects.filter(to_stage="mql").count() == 15
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 def test_a_half_finished_run_resumes_without_duplicating_transitions(marketer, manager):
     definition = definition_create(stage="mql", name="v1", rules=LOOSER, actor=marketer)
     leads = [LeadFactory(title="Director", country="US") for _ in range(6)]
