@@ -36,29 +36,28 @@ class FunnelQuerySerializer(serializers.Serializer):
     )
 
 
-def _funnel_serializer(**kwargs):
-    return inline_serializer(
-        "FunnelResult",
-        {
-            "key": serializers.CharField(allow_null=True),
-            "label": serializers.CharField(),
-            "counts": inline_serializer(
-                "FunnelStageCounts", {stage: serializers.IntegerField() for stage in STAGES}
-            ),
-            "conversion": inline_serializer(
-                "FunnelPair",
-                {
-                    "from": serializers.CharField(),
-                    "to": serializers.CharField(),
-                    "rate": serializers.FloatField(allow_null=True),
-                    "median_seconds": serializers.FloatField(allow_null=True),
-                },
-                many=True,
-            ),
-            "won_revenue": serializers.DecimalField(max_digits=16, decimal_places=2),
-        },
-        **kwargs,
+class FunnelPairSerializer(serializers.Serializer):
+    from_stage = serializers.CharField()
+    to_stage = serializers.CharField()
+    rate = serializers.FloatField(allow_null=True)
+    median_seconds = serializers.FloatField(allow_null=True)
+
+    def get_fields(self):
+        # "from" is a Python keyword: the wire names are "from" and "to".
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_stage")
+        fields["to"] = fields.pop("to_stage")
+        return fields
+
+
+class FunnelResultSerializer(serializers.Serializer):
+    key = serializers.CharField(allow_null=True)
+    label = serializers.CharField()
+    counts = inline_serializer(
+        "FunnelStageCounts", {stage: serializers.IntegerField() for stage in STAGES}
     )
+    conversion = FunnelPairSerializer(many=True)
+    won_revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
 
 
 FUNNEL_RESPONSE = inline_serializer(
@@ -69,8 +68,8 @@ FUNNEL_RESPONSE = inline_serializer(
         "mode": serializers.CharField(),
         "group_by": serializers.CharField(allow_null=True),
         "snapshot_days": serializers.IntegerField(),
-        "total": _funnel_serializer(),
-        "groups": _funnel_serializer(many=True),
+        "total": FunnelResultSerializer(),
+        "groups": FunnelResultSerializer(many=True),
         "bottleneck": inline_serializer(
             "FunnelBottleneck",
             {
