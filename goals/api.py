@@ -181,6 +181,10 @@ class RevenuePlanInputSerializer(serializers.ModelSerializer):
         fields = [*services.PLAN_FIELDS, "product_shares"]
 
 
+class SetCommitmentInput(serializers.Serializer):
+    agreement = serializers.IntegerField(min_value=1)
+
+
 @extend_schema(request=RevenuePlanInputSerializer, responses=RevenuePlanSerializer)
 class RevenuePlanViewSet(viewsets.ModelViewSet):
     """Revenue plans ("sign up for a number"); each answers its computed needs."""
@@ -221,6 +225,43 @@ class RevenuePlanViewSet(viewsets.ModelViewSet):
         """Create (or update) the goals each team signs up for from this plan."""
         goals = services.revenue_plan_create_goals(plan=self.get_object(), actor=request.user)
         return Response(GoalSerializer(goals, many=True).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=inline_serializer("SetCommitmentInput", {"agreement": serializers.IntegerField()}),
+        responses=inline_serializer(
+            "SetCommitmentResult",
+            {
+                "agreement": serializers.IntegerField(),
+                "version": serializers.IntegerField(),
+                "leads_per_product_per_month": serializers.IntegerField(),
+                "commitment_stage": serializers.CharField(),
+            },
+        ),
+    )
+    @action(detail=True, methods=["post"], url_path="set-commitment")
+    def set_commitment(self, request, pk=None):
+        """Set an SLA agreement's marketing commitment (per product per month) from the plan.
+
+        An agreement that clocks already use gets a new version; the answer names it."""
+        from sla.models import SLAAgreement
+
+        plan = self.get_object()
+        data = SetCommitmentInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        agreement = SLAAgreement.objects.filter(pk=data.validated_data["agreement"]).first()
+        if agreement is None:
+            raise serializers.ValidationError({"agreement": ["No such SLA agreement."]})
+        current = services.revenue_plan_set_commitment(
+            plan=plan, agreement=agreement, actor=request.user
+        )
+        return Response(
+            {
+                "agreement": current.pk,
+                "version": current.version,
+                "leads_per_product_per_month": current.leads_per_product_per_month,
+                "commitment_stage": current.commitment_stage,
+            }
+        )
 
     @extend_schema(request=None, responses=RevenuePlanSerializer)
     @action(detail=True, methods=["post"])

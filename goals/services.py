@@ -477,6 +477,79 @@ def revenue_plan_create_goals(
     return goals
 
 
+NEEDS_KEY_FOR_STAGE = {
+    "lead": "leads",
+    "mql": "mqls",
+    "sql": "sqls",
+    "opportunity": "opportunities",
+    "customer": "customers",
+}
+
+
+def revenue_plan_commitment_figure(
+    *, plan: RevenuePlan, agreement, active_products: int | None = None
+) -> tuple[int, str]:
+    """The "N per product per month" an SLA agreement's marketing commitment needs to carry
+    this plan, for the stage the agreement counts, with a sentence saying how it was found.
+
+    With a per-product split, N is the largest product's monthly need (one N applies to every
+    product, and the largest keeps each product's plan covered); without one, the plan's
+    monthly need is spread evenly over the products the agreement covers (all active products
+    when it names none; pass `active_products` to count them once for many agreements),
+    rounded up.
+    """
+    from leads.models import Product
+
+    stage = agreement.commitment_stage
+    key = NEEDS_KEY_FOR_STAGE[stage]
+    if not plan.computed.get("needs_per_month"):
+        raise DomainError("This plan has no computed needs yet; save it first.")
+    covered = {product.pk for product in agreement.products.all()}
+    per_product = {
+        row["product"]: int(row["needs_per_month"][key])
+        for row in plan.computed.get("products", [])
+        if not covered or row["product"] in covered
+    }
+    if per_product:
+        figure = max(per_product.values())
+        return figure, (
+            f"the largest monthly {key} need among the plan's {len(per_product)} products"
+        )
+    if not covered and active_products is None:
+        active_products = Product.objects.filter(is_active=True).count()
+    products = len(covered) or active_products
+    if products == 0:
+        raise DomainError("There are no products to commit leads for.", field="agreement")
+    monthly = int(plan.computed["needs_per_month"][key])
+    figure = -(-monthly // products)  # ceiling division
+    return figure, f"{monthly:,} {key} a month spread over {products} products, rounded up"
+
+
+def revenue_plan_set_commitment(
+    *, plan: RevenuePlan, agreement, actor: User | None, now: dt.datetime | None = None
+):
+    """Set the SLA agreement's marketing commitment from the plan's needs.
+
+    Goes through the SLA app's own service, so an agreement that clocks already use gets a
+    new version and the old clocks keep the terms they started under.
+    """
+    from sla import services as sla_services
+
+    if agreement.superseded_at is not None:
+        raise DomainError(
+            "This agreement version was replaced; choose the current version.", field="agreement"
+        )
+    figure, _how = revenue_plan_commitment_figure(plan=plan, agreement=agreement)
+    if figure < 1:
+        raise DomainError("The plan needs no leads at the agreement's stage.", field="agreement")
+    return sla_services.agreement_update(
+        agreement=agreement,
+        data={"leads_per_product_per_month": figure},
+        actor=actor,
+        now=now,
+    )
+
+
 # --- OKRs -----------------------------------------------------------------------------------
 
 KEY_RESULT_FIELDS = (

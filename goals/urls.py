@@ -14,6 +14,7 @@ urlpatterns = [
     path("plans/<int:pk>/", views.plan_detail, name="plan_detail"),
     path("plans/<int:pk>/edit/", views.plan_form, name="plan_edit"),
     path("plans/<int:pk>/create-goals/", views.plan_create_goals, name="plan_create_goals"),
+    path("plans/<int:pk>/set-commitment/", views.plan_set_commitment, name="plan_set_commitment"),
     path("plans/<int:pk>/remeasure/", views.plan_remeasure, name="plan_remeasure"),
     path("okrs/", views.okr_quarter, name="okrs"),
     path("okrs/new/", views.objective_form, name="objective_create"),

@@ -173,6 +173,7 @@ def plan_detail(request, pk: int):
             "product_rows": product_rows,
             "goals": list(plan.goals.all()),
             "can_plan": permissions.can_manage_plans(request.user),
+            "agreements": _commitment_choices(plan),
             "chart": {
                 "labels": ["Leads", "MQLs", "SQLs", "Opportunities", "Customers"],
                 "values": [
@@ -217,6 +218,64 @@ def plan_create_goals(request, pk: int):
         messages.error(request, str(getattr(exc, "message", exc)))
     else:
         messages.success(request, f"{len(goals)} goals are set from this plan, for both teams.")
+    return redirect(plan)
+
+
+def _commitment_choices(plan: RevenuePlan) -> list[dict]:
+    """Current SLA agreements with the figure this plan would set on each."""
+    from leads.models import Product
+    from sla.models import SLAAgreement
+
+    rows = []
+    agreements = list(
+        SLAAgreement.objects.filter(superseded_at__isnull=True).prefetch_related("products")
+    )
+    active_products = (
+        Product.objects.filter(is_active=True).count()
+        if any(not agreement.products.all() for agreement in agreements)
+        else 0
+    )
+    for agreement in agreements:
+        try:
+            figure, how = services.revenue_plan_commitment_figure(
+                plan=plan, agreement=agreement, active_products=active_products
+            )
+        except DomainError:
+            continue
+        rows.append({"agreement": agreement, "figure": figure, "how": how})
+    return rows
+
+
+@login_required
+@require_POST
+def plan_set_commitment(request, pk: int):
+    from sla.models import SLAAgreement
+
+    if not permissions.can_manage_plans(request.user):
+        raise PermissionDenied
+    plan = get_object_or_404(RevenuePlan, pk=pk)
+    chosen = request.POST.get("agreement", "")
+    agreement = (
+        SLAAgreement.objects.filter(pk=int(chosen)).first()
+        if chosen.isdigit() and len(chosen) < 19
+        else None
+    )
+    if agreement is None:
+        messages.error(request, "Choose an SLA agreement.")
+        return redirect(plan)
+    try:
+        current = services.revenue_plan_set_commitment(
+            plan=plan, agreement=agreement, actor=request.user
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"“{current.name}” v{current.version} now commits marketing to "
+            f"{current.leads_per_product_per_month:,} leads reaching "
+            f"{current.get_commitment_stage_display()} per product per month.",
+        )
     return redirect(plan)
 
 
