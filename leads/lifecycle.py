@@ -36,6 +36,11 @@ FORWARD_STAGES: tuple[Stage, ...] = (
     Stage.OPPORTUNITY,
     Stage.CUSTOMER,
 )
+# Choices for fields and the API schema: every stage, and the forward funnel only.
+STAGE_CHOICES: list[tuple[str, str]] = [(stage.value, STAGE_LABELS[stage]) for stage in Stage]
+FORWARD_STAGE_CHOICES: list[tuple[str, str]] = [
+    (stage.value, STAGE_LABELS[stage]) for stage in FORWARD_STAGES
+]
 EXIT_STAGES: tuple[Stage, ...] = (Stage.RECYCLED, Stage.DISQUALIFIED, Stage.LOST)
 # Stages in which a lead is with sales: SLA clocks run here.
 SALES_STAGES: frozenset[Stage] = frozenset({Stage.SQL, Stage.OPPORTUNITY})

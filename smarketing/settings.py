@@ -225,6 +225,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One schema name per choice set that several fields share.
+    "ENUM_NAME_OVERRIDES": {
+        "StageEnum": "leads.lifecycle.STAGE_CHOICES",
+        "ForwardStageEnum": "leads.lifecycle.FORWARD_STAGE_CHOICES",
+        "ContactChannelEnum": "leads.models.ContactAttempt.Channel",
+        "ValueSourceEnum": "goals.models.RevenuePlan.Source",
+        "AgreementStatusEnum": "sla.models.SLAAgreement.Status",
+        "DraftActiveRetiredStatusEnum": "leads.models.QualificationDefinition.Status",
+    },
 }
 
 # Cache: Redis when configured, else process-local memory.
