@@ -10,11 +10,12 @@ class ReportingConfig(AppConfig):
         from accounts.models import Role
         from accounts.roles import register_permissions
         from reporting import receivers
-        from smarketing.events import integration_event
+        from smarketing.events import integration_events
 
-        # Every integration event becomes one delivery per active subscription to its type.
-        integration_event.connect(
-            receivers.webhook_deliveries_for_event, dispatch_uid="reporting.webhooks"
+        # Every integration event becomes one delivery per active subscription to its type
+        # (a batch of events at a time).
+        integration_events.connect(
+            receivers.webhook_deliveries_for_events, dispatch_uid="reporting.webhooks"
         )
 
         everyone = ("reporting.view_weeklyreview", "reporting.add_reviewactionitem")

@@ -1,7 +1,8 @@
 """Reactions of the reporting app to other apps' domain events (connected in `apps.py`)."""
 
 
-def webhook_deliveries_for_event(sender, *, event_type, payload, occurred_at, **kwargs):
+def webhook_deliveries_for_events(sender, *, event_type, payloads, occurred_at, **kwargs):
+    """A batch of integration events becomes deliveries to the subscribed webhooks."""
     from reporting.services import webhook_deliveries_create
 
-    webhook_deliveries_create(event_type=event_type, payload=payload, occurred_at=occurred_at)
+    webhook_deliveries_create(event_type=event_type, payloads=payloads, occurred_at=occurred_at)

@@ -282,22 +282,30 @@ def _enqueue(delivery_ids: list[int]) -> None:
 
 
 def webhook_deliveries_create(
-    *, event_type: str, payload: dict, occurred_at: dt.datetime
+    *, event_type: str, payloads: list[dict], occurred_at: dt.datetime
 ) -> list[WebhookDelivery]:
-    """One delivery per active subscription to ``event_type``, each sent by a task."""
+    """One delivery per event and active subscription to ``event_type``, each sent by a task.
+
+    Set-based for a batch of events: one query for the subscriptions, one insert for every
+    delivery; nothing more when no active subscription wants the type.
+    """
     subscriptions = [
         sub
-        for sub in WebhookSubscription.objects.filter(is_active=True)
+        for sub in WebhookSubscription.objects.filter(is_active=True).only("id", "event_types")
         if event_type in sub.event_types
     ]
-    if not subscriptions:
+    if not subscriptions or not payloads:
         return []
-    payload = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+    payloads = json.loads(json.dumps(payloads, cls=DjangoJSONEncoder))
     with transaction.atomic():
         deliveries = WebhookDelivery.objects.bulk_create(
             WebhookDelivery(
-                subscription=sub, event_type=event_type, payload=payload, occurred_at=occurred_at
+                subscription_id=sub.pk,
+                event_type=event_type,
+                payload=payload,
+                occurred_at=occurred_at,
             )
+            for payload in payloads
             for sub in subscriptions
         )
         _enqueue([delivery.pk for delivery in deliveries])

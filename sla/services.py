@@ -31,7 +31,7 @@ from sla.models import (
     TeamCalendar,
 )
 from smarketing.api_support import DomainError
-from smarketing.events import emit
+from smarketing.events import emit, emit_many
 
 logger = logging.getLogger(__name__)
 
@@ -782,11 +782,7 @@ def _alert(
     payloads = [_payload(clock) for clock in clocks]
     event_type = EVENT_TYPES[kind]
 
-    def _emit() -> None:
-        for payload in payloads:
-            emit(event_type, payload, occurred_at=now)
-
-    transaction.on_commit(_emit)
+    transaction.on_commit(lambda: emit_many(event_type, payloads, occurred_at=now))
 
 
 def _zone(user: User):

@@ -34,7 +34,7 @@ from leads.signals import (
     leads_handed_off,
     send_on_commit,
 )
-from smarketing.events import emit
+from smarketing.events import emit_many
 
 MOVE_FIELDS = (
     "stage",
@@ -158,10 +158,8 @@ def stage_moves_record(
     ]
 
     def _emit() -> None:
-        for payload in stage_payloads:
-            emit("lead.stage_changed", payload, occurred_at=at)
-        for payload in assigned_payloads:
-            emit("lead.assigned", payload, occurred_at=at)
+        emit_many("lead.stage_changed", stage_payloads, occurred_at=at)
+        emit_many("lead.assigned", assigned_payloads, occurred_at=at)
 
     transaction.on_commit(_emit)
     _notify_new_owners(assignments)

@@ -26,7 +26,7 @@ from leads.services.moves import CLOCK_SKEW
 from leads.services.qualify import leads_score
 from leads.signals import leads_created, send_on_commit
 from smarketing.api_support import DomainError
-from smarketing.events import emit
+from smarketing.events import emit_many
 
 MAX_BULK_ROWS = 1000
 TEXT_FIELDS = {"first_name": 100, "last_name": 100, "company": 200, "title": 200, "phone": 40}
@@ -348,12 +348,7 @@ def _leads_save(
         created_ids = [lead.pk for lead in creates]
         send_on_commit(leads_created, lead_ids=created_ids)
         payloads = [_created_payload(lead) for lead in creates]
-
-        def _emit() -> None:
-            for payload in payloads:
-                emit("lead.created", payload, occurred_at=now)
-
-        transaction.on_commit(_emit)
+        transaction.on_commit(lambda: emit_many("lead.created", payloads, occurred_at=now))
 
 
 def _created_payload(lead: Lead) -> dict:
