@@ -8,6 +8,7 @@ from importlib import import_module
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.test.utils import override_settings
 
 from accounts.models import Role, Team, User
 from accounts.roles import sync_role_groups
@@ -30,6 +31,13 @@ class Command(BaseCommand):
     help = "Create demo teams, users (one per role) and demo data. Safe to run repeatedly."
 
     def handle(self, *args, **options):
+        # Demo people have example.com addresses: the in-app notifications are made, no email.
+        with override_settings(
+            MAILERS={"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}}
+        ):
+            self._seed()
+
+    def _seed(self):
         with transaction.atomic():
             sync_role_groups()
             teams = {
