@@ -7,17 +7,19 @@ transaction; emails and webhook events go out after commit). Deadline arithmetic
 """
 
 import logging
+import smtplib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.core.mail import send_mass_mail
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Role, Team, User
+from accounts.models import Notification, Role, Team, User
 from accounts.services import notification_send
 from leads.lifecycle import SALES_STAGES, Stage
 from leads.models import ContactAttempt, Lead, Product, RoutingAssignment
@@ -36,7 +38,8 @@ from smarketing.events import emit, emit_many
 logger = logging.getLogger(__name__)
 
 EXHAUSTED_REASON = "sla_exhausted"
-SWEEP_BATCH = 500
+# Clocks claimed per transaction by the sweep: few round trips, short enough locks.
+SWEEP_BATCH = 5000
 
 
 # -- calendars -----------------------------------------------------------------------------------
@@ -595,55 +598,127 @@ def _claim(queryset, order: str, batch_size: int) -> dict[int, int | None]:
     )
 
 
+# What alerts and integration events need of a clock (read without building model objects).
+CLOCK_COLUMNS = (
+    "id",
+    "lead_id",
+    "owner_id",
+    "agreement_id",
+    "status",
+    "handoff_at",
+    "first_touch_due_at",
+    "first_touch_at",
+    "attempts",
+    "attempt_window_ends_at",
+    "over_contact",
+    "exhausted_at",
+)
+
+
+def _clock_rows(clock_ids: list[int]) -> list[dict]:
+    return list(
+        SLAClock.objects.filter(pk__in=clock_ids)
+        .order_by("first_touch_due_at", "id")
+        .values(*CLOCK_COLUMNS)
+    )
+
+
+# Per sweep kind: which pending clocks are due, in which order they are taken, and what
+# claiming one changes. The PostgreSQL statement and the ORM fallback say the same thing.
+_SWEEPS = {
+    SLARecord.Kind.BREACH: (
+        "first_touch_due_at",
+        "closed_at IS NULL AND first_touch_due_at <= %(now)s",
+        "status = %(breached)s, breached_at = %(now)s",
+    ),
+    SLARecord.Kind.WARNING: (
+        "warn_at",
+        "warned_at IS NULL AND closed_at IS NULL AND warn_at <= %(now)s",
+        "warned_at = %(now)s",
+    ),
+}
+
+
+def _claim_sql(kind: str) -> str:
+    """One statement: claim due pending clocks (skipping those another sweep holds), change
+    them and record the event; answers the claimed clocks in deadline order."""
+    order, due, changes = _SWEEPS[kind]
+    clock = SLAClock._meta.db_table
+    record = SLARecord._meta.db_table
+    returned = ", ".join(f"c.{name}" for name in CLOCK_COLUMNS)
+    return f"""
+        WITH due AS (
+            SELECT id FROM {clock}
+            WHERE status = %(pending)s AND {due}
+            ORDER BY {order}
+            LIMIT %(limit)s
+            FOR UPDATE SKIP LOCKED
+        ), claimed AS (
+            UPDATE {clock} AS c SET {changes}
+            FROM due WHERE c.id = due.id
+            RETURNING {returned}, c.{order} AS claim_order
+        ), recorded AS (
+            INSERT INTO {record} (clock_id, kind, at, owner_id, detail)
+            SELECT id, %(kind)s, %(now)s, owner_id, '' FROM claimed
+        )
+        SELECT * FROM claimed ORDER BY claim_order, id
+    """
+
+
+def _sweep_claim(kind: str, now: datetime, batch_size: int) -> list[dict]:
+    """Claim a batch of clocks due for `kind` (breach or warning) in the caller's
+    transaction, apply the change, record it; the claimed clocks' rows."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _claim_sql(kind),
+                {
+                    "now": now,
+                    "limit": batch_size,
+                    "pending": SLAClock.Status.PENDING,
+                    "breached": SLAClock.Status.BREACHED,
+                    "kind": kind,
+                },
+            )
+            columns = [column.name for column in cursor.description]
+            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    pending = SLAClock.objects.filter(status=SLAClock.Status.PENDING, closed_at__isnull=True)
+    if kind == SLARecord.Kind.BREACH:
+        owners = _claim(
+            pending.filter(first_touch_due_at__lte=now), "first_touch_due_at", batch_size
+        )
+        changes = {"status": SLAClock.Status.BREACHED, "breached_at": now}
+    else:
+        owners = _claim(
+            pending.filter(warned_at__isnull=True, warn_at__lte=now), "warn_at", batch_size
+        )
+        changes = {"warned_at": now}
+    ids = list(owners)
+    SLAClock.objects.filter(pk__in=ids).update(**changes)
+    _records(kind, ids, now, owners=owners)
+    return _clock_rows(ids)
+
+
 def _sweep_breaches(now: datetime, batch_size: int) -> list[int]:
     with transaction.atomic():
-        owners = _claim(
-            SLAClock.objects.filter(
-                status=SLAClock.Status.PENDING,
-                closed_at__isnull=True,
-                first_touch_due_at__lte=now,
-            ),
-            "first_touch_due_at",
-            batch_size,
-        )
-        if not owners:
-            return []
-        ids = list(owners)
-        SLAClock.objects.filter(pk__in=ids, status=SLAClock.Status.PENDING).update(
-            status=SLAClock.Status.BREACHED, breached_at=now
-        )
-        _records(SLARecord.Kind.BREACH, ids, now, owners=owners)
-        _alert_breaches(ids, now)
-    return ids
+        clocks = _sweep_claim(SLARecord.Kind.BREACH, now, batch_size)
+        _alert_breach_rows(clocks, now)
+    return [clock["id"] for clock in clocks]
 
 
 def _sweep_warnings(now: datetime, batch_size: int) -> list[int]:
     with transaction.atomic():
-        owners = _claim(
-            SLAClock.objects.filter(
-                status=SLAClock.Status.PENDING,
-                warned_at__isnull=True,
-                closed_at__isnull=True,
-                warn_at__lte=now,
-            ),
-            "warn_at",
-            batch_size,
-        )
-        if not owners:
-            return []
-        ids = list(owners)
-        SLAClock.objects.filter(pk__in=ids).update(warned_at=now)
-        _records(SLARecord.Kind.WARNING, ids, now, owners=owners)
+        clocks = _sweep_claim(SLARecord.Kind.WARNING, now, batch_size)
         _alert(
             "warning",
-            ids,
+            clocks,
             now,
-            recipients=lambda clock: [clock.owner],
+            with_manager=False,
             title_one="First touch due soon: {lead}",
             title_many="First touch due soon on {n} leads",
             body="The first-touch deadline is {due}. Log an attempt before then.",
         )
-    return ids
+    return [clock["id"] for clock in clocks]
 
 
 def _sweep_windows(now: datetime, batch_size: int) -> tuple[list[int], list[int]]:
@@ -707,28 +782,25 @@ def _exhaust(clock_ids: list[int], now: datetime, *, detail: str) -> None:
                 logger.warning("SLA exhaustion could not recycle lead %s: %s", lead_id, exc)
     _alert(
         "exhausted",
-        clock_ids,
+        _clock_rows(clock_ids),
         now,
-        recipients=lambda clock: [clock.owner, _manager_of(clock)],
+        with_manager=True,
         title_one="SLA attempts exhausted: {lead}",
         title_many="SLA attempts exhausted on {n} leads",
         body="The agreed attempts or window are used up; the agreement's exhaustion action ran.",
     )
 
 
-def _manager_of(clock: SLAClock) -> User | None:
-    owner = clock.owner
-    if owner is None or owner.team is None:
-        return None
-    return owner.team.manager
-
-
 def _alert_breaches(clock_ids: list[int], now: datetime) -> None:
+    _alert_breach_rows(_clock_rows(clock_ids), now)
+
+
+def _alert_breach_rows(clocks: list[dict], now: datetime) -> None:
     _alert(
         "breached",
-        clock_ids,
+        clocks,
         now,
-        recipients=lambda clock: [clock.owner, _manager_of(clock)],
+        with_manager=True,
         title_one="First-touch SLA breached: {lead}",
         title_many="First-touch SLA breached on {n} leads",
         body="The first attempt was due at {due} and had not been logged.",
@@ -736,53 +808,85 @@ def _alert_breaches(clock_ids: list[int], now: datetime) -> None:
 
 
 PERSON_FIELDS = ("username", "first_name", "last_name", "email", "time_zone", "team")
-ALERT_FIELDS = (
-    *(f.name for f in SLAClock._meta.concrete_fields),
-    "lead__first_name",
-    "lead__last_name",
-    "lead__email",
-    *(f"owner__{name}" for name in PERSON_FIELDS),
-    "owner__team__manager",
-    *(f"owner__team__manager__{name}" for name in PERSON_FIELDS),
-)
 EVENT_TYPES = {"warning": "sla.warning", "breached": "sla.breached", "exhausted": "sla.exhausted"}
 
 
 def _alert(
-    kind: str, clock_ids: list[int], now: datetime, *, recipients, title_one, title_many, body
+    kind: str,
+    clocks: list[dict],
+    now: datetime,
+    *,
+    with_manager: bool,
+    title_one: str,
+    title_many: str,
+    body: str,
 ) -> None:
-    """One notification per person per batch (a digest when several leads are concerned),
-    and one integration event per clock after commit."""
-    clocks = list(
-        SLAClock.objects.filter(pk__in=clock_ids)
-        .select_related("lead", "owner__team__manager")
-        .only(*ALERT_FIELDS)
-    )
-    by_user: dict[int, tuple[User, list[SLAClock]]] = {}
-    for clock in clocks:
-        for user in recipients(clock):
-            if user is not None:
-                by_user.setdefault(user.pk, (user, []))[1].append(clock)
-    for user, concerned in by_user.values():
-        if len(concerned) == 1:
-            clock = concerned[0]
-            title = title_one.format(lead=clock.lead)
-            url = clock.lead.get_absolute_url()
-        else:
-            title = title_many.format(n=len(concerned))
-            url = "/sla/"
-        due = timezone.localtime(concerned[0].first_touch_due_at, _zone(user))
-        notification_send(
-            users=[user],
-            kind=f"sla_{kind}",
-            title=title[:200],
-            body=body.format(due=f"{due:%a %d %b %H:%M} ({user.time_zone})"),
-            url=url,
+    """Tell the clocks' owners (and their team managers, `with_manager`): one notification
+    per person per batch (a digest when several leads are concerned), written in one insert;
+    emails and one batch of integration events after commit.
+
+    `clocks` are rows of `CLOCK_COLUMNS`. A fixed number of queries whatever the batch size.
+    """
+    if not clocks:
+        return
+    owners = {
+        user.pk: user
+        for user in User.objects.filter(pk__in={c["owner_id"] for c in clocks if c["owner_id"]})
+        .select_related("team__manager")
+        .only(
+            *PERSON_FIELDS,
+            "team__manager",
+            *(f"team__manager__{name}" for name in PERSON_FIELDS),
         )
+    }
+    by_user: dict[int, tuple[User, list[dict]]] = {}
+    for clock in clocks:
+        owner = owners.get(clock["owner_id"])
+        if owner is None:
+            continue
+        people = [owner]
+        if with_manager and owner.team is not None and owner.team.manager is not None:
+            people.append(owner.team.manager)
+        for user in people:
+            concerned = by_user.setdefault(user.pk, (user, []))[1]
+            if not concerned or concerned[-1] is not clock:
+                concerned.append(clock)
+    single = {rows[0]["lead_id"] for _, rows in by_user.values() if len(rows) == 1}
+    leads = Lead.objects.only("first_name", "last_name", "email").in_bulk(single) if single else {}
+    notifications, emails = [], []
+    for user, concerned in by_user.values():
+        lead = leads.get(concerned[0]["lead_id"]) if len(concerned) == 1 else None
+        if lead is not None:
+            title, url = title_one.format(lead=lead), lead.get_absolute_url()
+        else:
+            title, url = title_many.format(n=len(concerned)), "/sla/"
+        due = timezone.localtime(concerned[0]["first_touch_due_at"], _zone(user))
+        text = body.format(due=f"{due:%a %d %b %H:%M} ({user.time_zone})")
+        notifications.append(
+            Notification(user=user, kind=f"sla_{kind}", title=title[:200], body=text, url=url)
+        )
+        if user.email:
+            emails.append((title[:200], f"{text}\n\n{url}", None, [user.email]))
+    Notification.objects.bulk_create(notifications)
     payloads = [_payload(clock) for clock in clocks]
     event_type = EVENT_TYPES[kind]
 
-    transaction.on_commit(lambda: emit_many(event_type, payloads, occurred_at=now))
+    def _after_commit() -> None:
+        _send_emails(emails)
+        emit_many(event_type, payloads, occurred_at=now)
+
+    transaction.on_commit(_after_commit)
+
+
+def _send_emails(messages: list[tuple]) -> None:
+    """Email copies of notifications over one connection; the in-app rows are the record,
+    so a mail outage is logged, not raised."""
+    if not messages:
+        return
+    try:
+        send_mass_mail(messages)
+    except (OSError, smtplib.SMTPException) as exc:
+        logger.warning("SLA notification emails (%s) failed: %s", len(messages), exc)
 
 
 def _zone(user: User):
@@ -794,23 +898,23 @@ def _zone(user: User):
         return UTC
 
 
-def _payload(clock: SLAClock) -> dict:
+def _payload(clock: dict) -> dict:
     def iso(value):
         return value.isoformat() if value else None
 
     return {
-        "clock": clock.pk,
-        "lead": clock.lead_id,
-        "owner": clock.owner_id,
-        "agreement": clock.agreement_id,
-        "status": clock.status,
-        "handoff_at": iso(clock.handoff_at),
-        "first_touch_due_at": iso(clock.first_touch_due_at),
-        "first_touch_at": iso(clock.first_touch_at),
-        "attempts": clock.attempts,
-        "attempt_window_ends_at": iso(clock.attempt_window_ends_at),
-        "over_contact": clock.over_contact,
-        "exhausted_at": iso(clock.exhausted_at),
+        "clock": clock["id"],
+        "lead": clock["lead_id"],
+        "owner": clock["owner_id"],
+        "agreement": clock["agreement_id"],
+        "status": clock["status"],
+        "handoff_at": iso(clock["handoff_at"]),
+        "first_touch_due_at": iso(clock["first_touch_due_at"]),
+        "first_touch_at": iso(clock["first_touch_at"]),
+        "attempts": clock["attempts"],
+        "attempt_window_ends_at": iso(clock["attempt_window_ends_at"]),
+        "over_contact": clock["over_contact"],
+        "exhausted_at": iso(clock["exhausted_at"]),
     }
 
 

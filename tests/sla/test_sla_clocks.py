@@ -343,11 +343,11 @@ class TestSweep:
             Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(stage="sql")
 
         due_clocks(3)
-        with django_assert_num_queries(13) as small:
+        with django_assert_num_queries(11) as small:
             services.clocks_sweep(now=at + dt.timedelta(hours=4))
         SLAClock.objects.update(closed_at=at)
         due_clocks(60)
-        with django_assert_num_queries(13) as large:
+        with django_assert_num_queries(11) as large:
             services.clocks_sweep(now=at + dt.timedelta(hours=4))
         assert len(small) == len(large)
 
