@@ -15,6 +15,8 @@ grows. A database that already has leads is refused unless `--append` or `--rese
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import random
 import time
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from leads import lifecycle
@@ -119,6 +121,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--database-url", help="Work on this PostgreSQL database instead of the configured."
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=min(2, os.cpu_count() or 1),
+            help="Processes generating and copying chunks (default: up to two).",
+        )
         mode = parser.add_mutually_exclusive_group()
         mode.add_argument("--append", action="store_true", help="Add to existing leads.")
         mode.add_argument("--reset", action="store_true", help="Delete existing leads first.")
@@ -144,9 +152,11 @@ class Command(BaseCommand):
         began = time.perf_counter()
         now = timezone.now()
         # An append continues with other random draws than the first run.
-        rng = random.Random(options["seed"] + (last_id if options["append"] else 0))
+        seed = options["seed"] + (last_id if options["append"] else 0)
         reference = _reference(now)
-        totals = generate(count=count, now=now, rng=rng, reference=reference)
+        totals = generate(
+            count=count, now=now, seed=seed, reference=reference, workers=options["workers"]
+        )
         with connection.cursor() as cursor:
             for table in ("leads_lead", "leads_stagetransition", "sla_slaclock", "leads_event"):
                 cursor.execute(f"ANALYZE {table}")
@@ -516,24 +526,56 @@ def _reserve_ids(cursor, table: str, count: int) -> int:
     return cursor.fetchone()[0] - count + 1
 
 
-def generate(*, count: int, now: datetime, rng: random.Random, reference: Reference) -> dict:
-    """Write `count` leads with their histories in chunks; return row counts per table."""
+def generate(
+    *, count: int, now: datetime, seed: int, reference: Reference, workers: int = 1
+) -> dict:
+    """Write `count` leads with their histories in chunks; return row counts per table.
+
+    Ids are reserved up front, so chunks are independent: with `workers` > 1 they are
+    generated and copied by that many forked processes, each on its own connection (one
+    builds rows while another waits for PostgreSQL). Chunk `i` draws from its own seeded
+    random stream, so the data does not depend on the number of workers.
+    """
+    chunks = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        first_lead = _reserve_ids(cursor.cursor, "leads_lead", count)
+        first_clock = _reserve_ids(cursor.cursor, "sla_slaclock", count * 2)
+    for index, offset in enumerate(range(0, count, CHUNK)):
+        size = min(CHUNK, count - offset)
+        chunks.append((index, first_lead + offset, size, first_clock + 2 * offset))
+    global _JOB
+    _JOB = (now, seed, reference)
     totals: dict[str, int] = {}
-    simulator = _Simulator(now=now, rng=rng, reference=reference)
-    done = 0
-    while done < count:
-        size = min(CHUNK, count - done)
-        tables = _Tables()
-        with transaction.atomic(), connection.cursor() as cursor:
-            raw = cursor.cursor
-            _skip_foreign_key_triggers(raw)
-            first_lead = _reserve_ids(raw, "leads_lead", size)
-            clock_ids = iter(range(_reserve_ids(raw, "sla_slaclock", size * 2), 2**62))
-            for lead_id in range(first_lead, first_lead + size):
-                simulator.lead(lead_id, tables, clock_ids)
-            tables.write(raw, totals, now)
-        done += size
+    if workers > 1 and len(chunks) > 1 and not connection.in_atomic_block:
+        connections.close_all()
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for partial in pool.imap_unordered(_chunk, chunks):
+                for name, value in partial.items():
+                    totals[name] = totals.get(name, 0) + value
+    else:
+        for chunk in chunks:
+            for name, value in _chunk(chunk).items():
+                totals[name] = totals.get(name, 0) + value
     return {"leads": totals.get("lead", 0), **{k: v for k, v in totals.items() if k != "lead"}}
+
+
+_JOB = None  # (now, seed, reference) of the running `generate`, inherited by its workers
+
+
+def _chunk(chunk: tuple[int, int, int, int]) -> dict:
+    index, first_lead, size, first_clock = chunk
+    now, seed, reference = _JOB
+    simulator = _Simulator(
+        now=now, rng=random.Random(seed * 1_000_003 + index), reference=reference
+    )
+    tables, totals = _Tables(), {}
+    clock_ids = iter(range(first_clock, first_clock + 2 * size))
+    for lead_id in range(first_lead, first_lead + size):
+        simulator.lead(lead_id, tables, clock_ids)
+    with transaction.atomic(), connection.cursor() as cursor:
+        _skip_foreign_key_triggers(cursor.cursor)
+        tables.write(cursor.cursor, totals, now)
+    return totals
 
 
 class _Simulator:
