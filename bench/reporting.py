@@ -316,9 +316,9 @@ def _dashboard_under_load(scale: str) -> tuple[float, float, float]:
     errors: list[str] = []
 
     def client_loop():
-        client = Client()
-        client.force_login(user)
         try:
+            client = Client()
+            client.force_login(user)
             for _ in range(requests):
                 began = time.perf_counter()
                 response = client.get("/", HTTP_HOST="localhost")
@@ -327,6 +327,8 @@ def _dashboard_under_load(scale: str) -> tuple[float, float, float]:
                     errors.append(str(response.status_code))
                 with lock:
                     timings.append(elapsed)
+        except Exception as exc:  # noqa: BLE001 - reported, not hidden in a thread
+            errors.append(repr(exc))
         finally:
             connections.close_all()
 
