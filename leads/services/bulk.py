@@ -1,16 +1,21 @@
-"""A fast bulk update: one `UPDATE … FROM unnest(arrays)` statement per chunk on PostgreSQL.
+"""Fast bulk writes on PostgreSQL; other databases (SQLite for `make run`) use the ORM's.
 
-Django's `bulk_update` writes `CASE WHEN id = … THEN …` per field and row; building and
-planning that for a 2,000-lead rescoring batch costs seconds. With one array per column the
-statement stays small and PostgreSQL joins the rows on the primary key. Other databases (SQLite for
-`make run`) use `bulk_update`.
+- `rows_update`: one `UPDATE … FROM unnest(arrays)` statement per chunk. Django's
+  `bulk_update` writes `CASE WHEN id = … THEN …` per field and row; building and planning
+  that for a 2,000-lead rescoring batch costs seconds. With one array per column the
+  statement stays small and PostgreSQL joins the rows on the primary key.
+- `rows_insert`: ids from the table's sequence in one query, then the rows with `COPY`.
+  A 1,000-lead `bulk_create` binds 30,000 parameters into one statement text, which cost
+  a quarter of a second per bulk-upsert call; `COPY` streams the same rows in a few
+  milliseconds.
 """
 
 import json
+import time
 from collections.abc import Sequence
 
 from django.db import connections, router
-from django.db.models import JSONField, Model
+from django.db.models import DateField, JSONField, Model
 
 CHUNK = 2000
 
@@ -74,3 +79,63 @@ def rows_update(objs: Sequence[Model], fields: Sequence[str]) -> int:
             cursor.execute(sql, params)
             updated += cursor.rowcount
     return updated
+
+
+def rows_insert(objs: Sequence[Model]) -> Sequence[Model]:
+    """Insert new `objs` (instances of one model with an auto primary key, not saved yet) and
+    set their primary keys, in two statements whatever their number.
+
+    Like `bulk_create`: no `save()` and no signals; `auto_now`/`auto_now_add` fields are
+    filled. A constraint violation is Django's `IntegrityError`, and nothing is inserted.
+    """
+    if not objs:
+        return objs
+    model = type(objs[0])
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    meta = model._meta
+    if connection.vendor != "postgresql" or not _is_auto(meta.pk):
+        return model._default_manager.bulk_create(objs)
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    stamped = [
+        field
+        for field in fields
+        if isinstance(field, DateField) and (field.auto_now or field.auto_now_add)
+    ]
+    rows = []
+    for obj in objs:
+        for field in stamped:
+            field.pre_save(obj, add=True)
+        row = []
+        for field in fields:
+            value = getattr(obj, field.attname)
+            if isinstance(field, JSONField) and value is not None:
+                value = json.dumps(value, cls=field.encoder)
+            row.append(value)
+        rows.append(row)
+    columns = ", ".join(quote(field.column) for field in [meta.pk, *fields])
+    copy_sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
+    began = time.monotonic()
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, len(objs)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        with cursor.cursor.copy(copy_sql) as copy:
+            for pk, row in zip(ids, rows, strict=True):
+                copy.write_row([pk, *row])
+    if connection.queries_logged:  # so query counts and timings see the COPY too
+        connection.queries_log.append(
+            {"sql": f"{copy_sql} -- {len(rows)} rows", "time": f"{time.monotonic() - began:.3f}"}
+        )
+    for obj, pk in zip(objs, ids, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = alias
+    return objs
+
+
+def _is_auto(field) -> bool:
+    return field.get_internal_type() in ("AutoField", "BigAutoField", "SmallAutoField")

@@ -20,7 +20,7 @@ from django.utils.dateparse import parse_datetime
 from accounts.models import User
 from leads.models import Lead
 from leads.qualification import SCORE_FIELDS, Names, active_definitions
-from leads.services.bulk import rows_update
+from leads.services.bulk import rows_insert, rows_update
 from leads.services.handoff import MOVE_FIELDS, stage_moves_record
 from leads.services.moves import CLOCK_SKEW
 from leads.services.qualify import leads_score
@@ -331,7 +331,7 @@ def _leads_save(
         lead.updated_at = now
     try:
         with transaction.atomic():
-            Lead.objects.bulk_create(creates)
+            rows_insert(creates)
     except IntegrityError as exc:
         raise DomainError(
             "Another request created a lead with one of these external_ids at the same time; "
