@@ -738,13 +738,15 @@ def sla_compliance(*, start: dt.datetime, end: dt.datetime, group_by: str = "tea
 
 
 def commitment_pace(*, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> list:
-    """Marketing commitments delivered vs committed per product and month, with the pace
-    (on track / at risk / missed); empty until the SLA app provides them."""
-    try:
-        from sla.selectors import commitment_pace as sla_commitment_pace
-    except ImportError:
-        return []
-    return sla_commitment_pace(start=start, end=end, now=now)
+    """Marketing commitments delivered vs committed per product and month of ``[start, end)``,
+    with the pace (on track / at risk / missed) and a label for it."""
+    from sla.selectors import commitment_pace as sla_commitment_pace
+
+    # The SLA selector takes the months touching an inclusive range; ours end exclusively.
+    rows = sla_commitment_pace(start=start, end=end - dt.timedelta(microseconds=1), now=now)
+    for row in rows:
+        row["status_label"] = row["status"].replace("_", " ").capitalize()
+    return rows
 
 
 def goal_progress(*, first: dt.date, last: dt.date) -> list[dict]:
