@@ -54,19 +54,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
 
-LEAD = "lead"
-MQL = "mql"
-SQL = "sql"
-OPPORTUNITY = "opportunity"
-CUSTOMER = "customer"
-RECYCLED = "recycled"
-DISQUALIFIED = "disqualified"
-LOST = "lost"
+from leads.lifecycle import EXIT_STAGES, FORWARD_STAGES
 
-# The funnel's order. It mirrors the lifecycle's stage list; this module cannot import the
-# Django model's choices, so keep the two in step.
-FORWARD_STAGES: tuple[str, ...] = (LEAD, MQL, SQL, OPPORTUNITY, CUSTOMER)
-EXIT_STAGES: tuple[str, ...] = (RECYCLED, DISQUALIFIED, LOST)
+# The stage order comes from the lifecycle (a pure module too): one place for the rule.
+LEAD, MQL, SQL, OPPORTUNITY, CUSTOMER = FORWARD_STAGES
+RECYCLED, DISQUALIFIED, LOST = EXIT_STAGES
 STAGES: tuple[str, ...] = FORWARD_STAGES + EXIT_STAGES
 FORWARD_PAIRS: tuple[tuple[str, str], ...] = tuple(pairwise(FORWARD_STAGES))
 
