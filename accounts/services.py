@@ -5,7 +5,7 @@ import smtplib
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import send_mail, send_mass_mail
 from django.db import transaction
 from django.utils import timezone
 
@@ -54,3 +54,32 @@ def notifications_mark_read(*, user: User, ids: Iterable[int] | None = None) -> 
     if ids is not None:
         queryset = queryset.filter(id__in=list(ids))
     return queryset.update(read_at=timezone.now())
+
+
+def notification_emails_send(*, notification_ids: Iterable[int]) -> int:
+    """Email copies of stored notifications over one mail connection (for batches written
+    with `Notification.objects.bulk_create`, e.g. the SLA sweep's digests). Answers how many
+    emails went out; a mail outage is logged, the in-app notifications stay the record."""
+    notifications = (
+        Notification.objects.filter(pk__in=list(notification_ids))
+        .select_related("user")
+        .only("title", "body", "url", "user__email")
+        .order_by("id")
+    )
+    messages = [
+        (
+            notification.title,
+            notification.body + (f"\n\n{notification.url}" if notification.url else ""),
+            settings.DEFAULT_FROM_EMAIL,
+            [notification.user.email],
+        )
+        for notification in notifications
+        if notification.user.email
+    ]
+    if not messages:
+        return 0
+    try:
+        return send_mass_mail(messages)
+    except (OSError, smtplib.SMTPException) as exc:
+        logger.warning("notification emails (%s) failed: %s", len(messages), exc)
+        return 0

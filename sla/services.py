@@ -7,14 +7,12 @@ transaction; emails and webhook events go out after commit). Deadline arithmetic
 """
 
 import logging
-import smtplib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mass_mail
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -853,7 +851,7 @@ def _alert(
                 concerned.append(clock)
     single = {rows[0]["lead_id"] for _, rows in by_user.values() if len(rows) == 1}
     leads = Lead.objects.only("first_name", "last_name", "email").in_bulk(single) if single else {}
-    notifications, emails = [], []
+    notifications = []
     for user, concerned in by_user.values():
         lead = leads.get(concerned[0]["lead_id"]) if len(concerned) == 1 else None
         if lead is not None:
@@ -861,32 +859,29 @@ def _alert(
         else:
             title, url = title_many.format(n=len(concerned)), "/sla/"
         due = timezone.localtime(concerned[0]["first_touch_due_at"], _zone(user))
-        text = body.format(due=f"{due:%a %d %b %H:%M} ({user.time_zone})")
         notifications.append(
-            Notification(user=user, kind=f"sla_{kind}", title=title[:200], body=text, url=url)
+            Notification(
+                user=user,
+                kind=f"sla_{kind}",
+                title=title[:200],
+                body=body.format(due=f"{due:%a %d %b %H:%M} ({user.time_zone})"),
+                url=url,
+            )
         )
-        if user.email:
-            emails.append((title[:200], f"{text}\n\n{url}", None, [user.email]))
     Notification.objects.bulk_create(notifications)
+    emailed = [n.pk for n in notifications if n.user.email]
     payloads = [_payload(clock) for clock in clocks]
     event_type = EVENT_TYPES[kind]
 
     def _after_commit() -> None:
-        _send_emails(emails)
+        if emailed:
+            # Email copies are sent by a worker, so a slow mail server never holds a sweep.
+            from accounts.tasks import notification_emails_send
+
+            notification_emails_send.delay(emailed)
         emit_many(event_type, payloads, occurred_at=now)
 
     transaction.on_commit(_after_commit)
-
-
-def _send_emails(messages: list[tuple]) -> None:
-    """Email copies of notifications over one connection; the in-app rows are the record,
-    so a mail outage is logged, not raised."""
-    if not messages:
-        return
-    try:
-        send_mass_mail(messages)
-    except (OSError, smtplib.SMTPException) as exc:
-        logger.warning("SLA notification emails (%s) failed: %s", len(messages), exc)
 
 
 def _zone(user: User):
