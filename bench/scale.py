@@ -53,7 +53,11 @@ DEFAULT_SIZES = (100_000, 300_000, 1_000_000)
 DUE = {"tiny": 50, "small": 1_000}
 DEFAULT_DUE = 10_000
 CLIENTS = 20
-REQUESTS_PER_CLIENT = {"tiny": 2, "small": 5}
+REQUESTS_PER_CLIENT = {"tiny": 2, "small": 3}
+SOLO_REQUESTS = 10
+# Which sizes (positions in SIZES) measure the roll-up's and the export's memory.
+ROLL_UP_AT = {"tiny": (-1,), "small": (0,)}
+EXPORT_AT = {"tiny": (-1,), "small": (0, 1)}
 DEFAULT_REQUESTS_PER_CLIENT = 15
 LOAD_SECONDS = 60  # a page phase stops after this long, whatever is left
 GUNICORN_WORKERS = 4
@@ -78,10 +82,12 @@ def run(scale: str = "default") -> list[dict]:
                 ["-m", "bench.scale", "child", "sweep", "--due", str(due)], url
             )
             point["funnel"] = _funnel_live()
-            # Memory of the roll-up and the export at the two largest sizes (the largest
-            # only at tiny scale, which checks that the commands run).
-            if size in sizes[-1 if scale == "tiny" else -2 :]:
+            # Memory of the roll-up and the export at two sizes (fewer where only speed of
+            # the whole run matters: the full roll-up takes about a minute per 100k leads).
+            position = sizes.index(size)
+            if position in [p % len(sizes) for p in ROLL_UP_AT.get(scale, (-2, -1))]:
                 point["roll_up"] = run_child(["-m", "bench.scale", "child", "roll_up"], url)
+            if position in [p % len(sizes) for p in EXPORT_AT.get(scale, (-2, -1))]:
                 point["export"] = run_child(["-m", "bench.scale", "child", "export"], url)
             curve.append(point)
             print(f"  scale: {size:,} leads measured", file=sys.stderr, flush=True)
@@ -204,6 +210,8 @@ def _pages_under_load(url: str, scale: str) -> dict:
             for _ in range(GUNICORN_WORKERS * 2):  # warm every worker
                 _get(port, path, cookie)
             results[name] = _load(port, path, cookie, requests)
+            # The same page for one client alone: its service time, without queueing.
+            results[name]["alone"] = _load(port, path, cookie, SOLO_REQUESTS, clients=1)
         results["queue_rows"] = open_clocks
         return results
     finally:
@@ -240,7 +248,7 @@ def _get(port: int, path: str, cookie: str) -> tuple[int, int]:
         connection.close()
 
 
-def _load(port: int, path: str, cookie: str, requests: int) -> dict:
+def _load(port: int, path: str, cookie: str, requests: int, clients: int = CLIENTS) -> dict:
     timings: list[float] = []
     failures: list[int] = []
     lock = threading.Lock()
@@ -261,7 +269,7 @@ def _load(port: int, path: str, cookie: str, requests: int) -> dict:
                 if status != 200:
                     failures.append(status)
 
-    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    threads = [threading.Thread(target=client) for _ in range(clients)]
     began = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -346,7 +354,7 @@ def _rows(curve: list[dict], pages: dict, idle: dict, due: int) -> list[dict]:
             ),
         },
     ]
-    with_memory = [p for p in curve if "export" in p]
+    with_export = [p for p in curve if "export" in p]
     for key, label in (
         ("bench_data", "bench_data"),
         ("sweep", "the SLA sweep"),
@@ -373,8 +381,9 @@ def _rows(curve: list[dict], pages: dict, idle: dict, due: int) -> list[dict]:
                     )
                     + f"; an idle Django process peaks at {_mib(idle['peak_kib'])} MiB."
                     + (
-                        f" Export: {with_memory[-1]['export']['rows']:,} rows, "
-                        f"{with_memory[-1]['export']['bytes'] / 2**20:,.0f} MiB of CSV."
+                        f" Export: {with_export[-1]['export']['rows']:,} rows, "
+                        f"{with_export[-1]['export']['bytes'] / 2**20:,.0f} MiB of CSV, "
+                        f"streamed in {with_export[-1]['export']['elapsed']:.1f} s."
                         if key == "export"
                         else ""
                     )
@@ -396,6 +405,7 @@ def _rows(curve: list[dict], pages: dict, idle: dict, due: int) -> list[dict]:
                 "target": "p95 ≤ 250 ms",
                 "notes": (
                     f"p50 {page['p50_ms']:.0f} ms, {page['requests']} requests, "
+                    f"one client alone p50 {page['alone']['p50_ms']:.0f} ms, "
                     f"{page['per_second']:.1f}/s, {page['failures']} failed "
                     f"{page['statuses'] or ''};{extra} gunicorn {GUNICORN_WORKERS} sync workers "
                     f"on 127.0.0.1, session cookie, {largest['leads']:,} leads; static p50 "
