@@ -268,6 +268,10 @@ def _weighted(rng, choices):
 
 
 def _leads(rng, campaigns, products, marketer, start, now) -> list[Lead]:
+    from personas.models import Persona
+
+    # Most demo leads match a persona (seeded first), so persona performance has data.
+    personas = list(Persona.objects.order_by("pk").values_list("pk", flat=True))
     rows = []
     span = (now - start - dt.timedelta(days=2)).total_seconds()
     for index in range(LEAD_COUNT):
@@ -297,6 +301,9 @@ def _leads(rng, campaigns, products, marketer, start, now) -> list[Lead]:
                 "created_at": created_at,
             }
         )
+        persona = rng.choice([*personas, None]) if personas else None
+        if persona is not None:
+            rows[-1]["persona"] = persona
     result = services.leads_upsert(rows=rows, actor=marketer, now=now)
     if result.errors:
         raise RuntimeError(f"Demo leads were refused: {result.errors[:3]}")

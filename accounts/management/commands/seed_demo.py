@@ -24,7 +24,8 @@ DEMO_USERS = (
     ("other_rep", "Olivia", "Chen", Role.SALES, "Sales", "America/New_York", False),
 )
 
-APPS_WITH_DEMO = ("leads", "personas", "sla", "goals", "reporting")
+# Personas first: demo leads are matched to them.
+APPS_WITH_DEMO = ("personas", "leads", "sla", "goals", "reporting")
 
 
 class Command(BaseCommand):
