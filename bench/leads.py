@@ -24,11 +24,13 @@ import random
 import time
 from datetime import timedelta
 
-BENCH_DATABASE = "smarketing_bench_leads"
+BENCH_DATABASE = os.environ.get("BENCH_DATABASE_NAME", "smarketing_bench") + "_leads"
+# `tiny` only checks that the benchmark runs (the test suite uses it).
+SCALES = ("tiny", "small", "default")
 ROWS_PER_CALL = 1000
-CALLS = {"small": 5}
+CALLS = {"tiny": 1, "small": 2}
 DEFAULT_CALLS = 20
-RESCORE_LEADS = {"small": 20_000}
+RESCORE_LEADS = {"tiny": 1_000, "small": 3_000}
 DEFAULT_RESCORE_LEADS = 100_000
 SEED = 20_260_615
 
@@ -143,7 +145,8 @@ def _migrate() -> None:
 
 
 def _people():
-    """A marketer with a token, and a sales team of four reps with a routing rule."""
+    """A marketer with a token, a sales team of four reps with a routing rule, and the
+    default business calendar and an SLA agreement, so every hand-off starts its clock."""
     from django.contrib.auth.models import Group
     from rest_framework.authtoken.models import Token
 
@@ -159,6 +162,19 @@ def _people():
     marketer = User.objects.create_user(username="marketer")
     marketer.groups.add(Group.objects.get(name=Role.MARKETING.value))
     RoutingRule.objects.create(name="Everything", team=team)
+    from django.utils import timezone
+
+    from sla.models import BusinessCalendar, SLAAgreement
+
+    BusinessCalendar.objects.create(
+        name="Bench office",
+        time_zone="Europe/Berlin",
+        hours={str(day): [["09:00", "17:00"]] for day in range(5)},
+        is_default=True,
+    )
+    SLAAgreement.objects.create(
+        name="Bench SLA", effective_from=timezone.now().date() - timedelta(days=30)
+    )
     return {"marketer": marketer, "token": Token.objects.create(user=marketer).key}
 
 
@@ -206,6 +222,7 @@ def _bench_upsert(scale: str, people: dict) -> dict:
     from rest_framework.test import APIClient
 
     from leads.models import Lead, StageTransition
+    from sla.models import SLAClock
 
     calls = CALLS.get(scale, DEFAULT_CALLS)
     rng = random.Random(SEED)
@@ -252,6 +269,7 @@ def _bench_upsert(scale: str, people: dict) -> dict:
     assert again.json()["created"] == 0
 
     qualified = StageTransition.objects.filter(to_stage="mql").count()
+    handed_off = SLAClock.objects.count()
     baseline = _copy_rate(payloads)
     return {
         "benchmark": "bulk upsert POST /api/v1/leads/bulk/",
@@ -260,11 +278,12 @@ def _bench_upsert(scale: str, people: dict) -> dict:
         "baseline": baseline,
         "baseline_label": "PostgreSQL COPY into a scratch table",
         "ratio": rate / baseline,
-        "target": ">= 1,000 leads/s (a 1,000-lead call within 1 s)",
+        "target": ">= 5,000 leads/s",
         "notes": (
             f"{calls} calls of {ROWS_PER_CALL:,} new leads each ({total:,}), token auth, "
             "Django test client; validation, scoring against active MQL and SQL versions, "
-            f"{qualified:,} qualified to mql and routed hand-offs included; "
+            f"{qualified:,} qualified to mql, {handed_off:,} handed off (routed, SLA clocks "
+            "started) included; "
             f"{own_queries} queries per 1,000-lead call in the leads code (independent of the "
             f"row count) plus {after_commit} in other apps' receivers after commit (webhooks, "
             "SLA clocks); "

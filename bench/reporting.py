@@ -2,7 +2,8 @@
 
 In a scratch PostgreSQL database (``smarketing_bench_reporting``, created, migrated and
 dropped here), leads are generated set-based (``INSERT … SELECT generate_series``) over the
-last 365 days, each with a path of 0 to 7 transitions (lead → mql → sql → recycled → mql →
+last 365 days (120 at the tiny and small scales, so the roll-up stays quick), each with a
+path of 0 to 7 transitions (lead → mql → sql → recycled → mql →
 sql → opportunity → customer; 5 on average), and the lead's first-reached columns kept as
 the lifecycle service keeps them. Then, in the same run:
 
@@ -23,16 +24,21 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import statistics
 import threading
 import time
 
-BENCH_DATABASE = "smarketing_bench_reporting"
-LEADS = {"small": 100_000}
+BENCH_DATABASE = os.environ.get("BENCH_DATABASE_NAME", "smarketing_bench") + "_reporting"
+# `tiny` only checks that the benchmark runs (the test suite uses it).
+SCALES = ("tiny", "small", "default")
+LEADS = {"tiny": 2_000, "small": 20_000}
+SPAN_DAYS = {"tiny": 120, "small": 120}
+DEFAULT_SPAN_DAYS = 365
 DEFAULT_LEADS = 1_000_000
 REPEATS = 5
 CLIENTS = 8
-REQUESTS_PER_CLIENT = {"small": 5}
+REQUESTS_PER_CLIENT = {"tiny": 1, "small": 3}
 DEFAULT_REQUESTS_PER_CLIENT = 10
 # Path length per lead, by lead id modulo 20: averages exactly 5 transitions per lead.
 PATH_LENGTHS = [0, 1, 1, 2, 3, 4, 4, 5, 5, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7, 7]
@@ -59,7 +65,7 @@ def run(scale: str = "default") -> list[dict]:
     connection.settings_dict["NAME"] = BENCH_DATABASE
     try:
         _migrate()
-        generated = _generate(leads)
+        generated = _generate(leads, SPAN_DAYS.get(scale, DEFAULT_SPAN_DAYS))
         return _measure(scale, leads, generated)
     finally:
         connection.close()
@@ -100,13 +106,13 @@ def _migrate() -> None:
     call_command("migrate", verbosity=0, interactive=False)
 
 
-def _generate(count: int) -> dict:
+def _generate(count: int, span_days: int = DEFAULT_SPAN_DAYS) -> dict:
     """Leads and transitions, set-based; returns the counts and the seconds it took."""
     from django.db import connection
     from django.utils import timezone
 
     now = timezone.now().replace(microsecond=0)
-    first = now - dt.timedelta(days=365)
+    first = now - dt.timedelta(days=span_days)
     lengths = "ARRAY[" + ",".join(map(str, PATH_LENGTHS)) + "]"
     sources = "ARRAY[" + ",".join(f"'{s}'" for s in SOURCES) + "]"
     finals = "ARRAY[" + ",".join(f"'{s}'" for s in FINAL_STAGE) + "]"
@@ -131,9 +137,10 @@ def _generate(count: int) -> dict:
                 CASE WHEN n >= 7 THEN created + 7 * {step} END
             FROM generate_series(1, %(count)s) AS i,
                 LATERAL (SELECT ({lengths})[1 + mod(i, 20)] AS n,
-                    %(first)s + (i::float8 / %(count)s) * interval '365 days' AS created) AS g
+                    %(first)s + (i::float8 / %(count)s) * make_interval(days => %(span)s)
+                        AS created) AS g
             """,
-            {"now": now, "count": count, "first": first},
+            {"now": now, "count": count, "first": first, "span": span_days},
         )
         cursor.execute(
             f"""
@@ -251,8 +258,8 @@ def _measure(scale: str, leads: int, generated: dict) -> list[dict]:
             "unit": "ms",
             "baseline": sql_seconds * 1000,
             "baseline_label": "one hand-written SQL aggregate over the leads",
-            "ratio": sql_seconds / snapshot_seconds,
-            "target": "< 200 ms; faster than the raw aggregate",
+            "ratio": snapshot_seconds / sql_seconds,
+            "target": "<= 100 ms",
             "notes": (
                 f"{size} (generated in {generated['seconds']:.0f} s); quarter {quarter}, "
                 f"{cohort_leads:,} leads in the cohort; best of {REPEATS}. Numbers agree "
@@ -266,8 +273,8 @@ def _measure(scale: str, leads: int, generated: dict) -> list[dict]:
             "unit": "ms",
             "baseline": sql_seconds * 1000,
             "baseline_label": "one hand-written SQL aggregate over the leads",
-            "ratio": sql_seconds / live_seconds,
-            "target": "within 2x of the hand-written aggregate",
+            "ratio": live_seconds / sql_seconds,
+            "target": "<= 2x baseline",
             "notes": (
                 f"ORM aggregate with EXISTS per exit stage; with velocity (median per stage "
                 f"pair, always live): {velocity_seconds * 1000:.0f} ms (best of 3)."
@@ -348,14 +355,13 @@ def _dashboard_under_load(scale: str) -> tuple[float, float, float]:
 
 
 def main() -> None:
-    import os
 
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smarketing.test_settings")
     django.setup()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", default="default", choices=["small", "default"])
+    parser.add_argument("--scale", default="default", choices=["tiny", "small", "default"])
     for row in run(parser.parse_args().scale):
         print(json.dumps(row, indent=2, default=str))
 

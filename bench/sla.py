@@ -6,12 +6,14 @@ at `small`), of which 10,000 (1,000) are pending past their first-touch deadline
 are met, breached, closed or due later. Warnings and attempt windows are not due, so both
 contenders do the same work: mark the due clocks breached.
 
-- figure: `sla.services.clocks_sweep(now=…)` — claims batches of 500 with
-  `SELECT … FOR UPDATE SKIP LOCKED` on the partial index, updates them, writes one breach
-  record per clock, one notification digest per person per batch, and emits `sla.breached`
-  per clock after commit (with whatever webhook receivers are connected);
+- figure: `sla.services.clocks_sweep(now=…)` — per batch of 5,000, one statement claims the
+  due clocks (`FOR UPDATE SKIP LOCKED` on the partial index), marks them breached and
+  inserts one breach record each; then one notification digest per person (one insert),
+  and after commit one batch of `sla.breached` events (with whatever webhook receivers are
+  connected) and one email task;
 - baseline: one `UPDATE sla_slaclock SET status = 'breached' … WHERE … RETURNING id` over
-  the same rows, nothing else.
+  the same rows, nothing else. The notes also give the same UPDATE with the breach records
+  inserted (hand-written, one statement): the SQL floor for the work the sweep must do.
 
 The due rows are reset between runs; each contender's best of three runs is reported.
 
@@ -26,8 +28,10 @@ import os
 import time
 from datetime import timedelta
 
-BENCH_DATABASE = "smarketing_bench_sla"
-SIZES = {"small": (100_000, 1_000)}
+BENCH_DATABASE = os.environ.get("BENCH_DATABASE_NAME", "smarketing_bench") + "_sla"
+# `tiny` only checks that the benchmark runs (the test suite uses it).
+SCALES = ("tiny", "small", "default")
+SIZES = {"tiny": (5_000, 100), "small": (20_000, 1_000)}
 DEFAULT_SIZE = (1_000_000, 10_000)
 REPEATS = 3
 OWNERS = 20
@@ -153,6 +157,17 @@ def _fill(total: int, due: int, now) -> None:
         cursor.execute("ANALYZE")
 
 
+WITH_RECORDS = """
+    WITH breached AS (
+        UPDATE sla_slaclock SET status = 'breached', breached_at = %s
+        WHERE status = 'pending' AND closed_at IS NULL AND first_touch_due_at <= %s
+        RETURNING id, owner_id
+    )
+    INSERT INTO sla_slarecord (clock_id, kind, at, owner_id, detail)
+    SELECT id, 'breach', %s, owner_id, '' FROM breached
+"""
+
+
 def _reset(due_ids: list[int]) -> None:
     from django.db import connection
 
@@ -191,7 +206,7 @@ def _measure(total: int, due: int) -> list[dict]:
         plan = " ".join(row[0] for row in cursor.fetchall())
     if len(due_ids) != due:
         raise RuntimeError(f"set-up made {len(due_ids)} due clocks, expected {due}")
-    sweep_times, update_times = [], []
+    sweep_times, update_times, floor_times = [], [], []
     for _ in range(REPEATS):
         _reset(due_ids)
         began = time.perf_counter()
@@ -209,7 +224,12 @@ def _measure(total: int, due: int) -> list[dict]:
             )
             returned = len(cursor.fetchall())
         update_times.append(time.perf_counter() - began)
-    sweep, update = min(sweep_times), min(update_times)
+        _reset(due_ids)
+        began = time.perf_counter()
+        with connection.cursor() as cursor:
+            cursor.execute(WITH_RECORDS, [now, now + timedelta(seconds=1), now])
+        floor_times.append(time.perf_counter() - began)
+    sweep, update, floor = min(sweep_times), min(update_times), min(floor_times)
     index_used = "sla_clock_due_pending" in plan
     return [
         {
@@ -219,10 +239,12 @@ def _measure(total: int, due: int) -> list[dict]:
             "baseline": round(update * 1000, 1),
             "baseline_label": "one hand-written UPDATE … RETURNING",
             "ratio": round(sweep / update, 2) if update else None,
-            "target": "well under the 60 s between sweeps",
+            "target": "<= 2x baseline",
             "notes": (
                 f"breached {breached:,} (baseline {returned:,}); sweep includes breach records, "
                 f"notification digests and sla.breached events; best of {REPEATS}; "
+                f"hand-written UPDATE plus INSERT of the breach records: {floor * 1000:.0f} ms "
+                f"({sweep / floor:.2f}x of that); "
                 f"partial index used: {index_used}; data set-up {fill_seconds:.0f} s"
             ),
         },
