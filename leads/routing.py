@@ -25,8 +25,9 @@ def rule_for(lead: Lead) -> RoutingRule | None:
     return None
 
 
-def next_rep(team: Team) -> User | None:
-    """The active, present sales rep of `team` who was routed a lead least recently.
+def reps_in_routing_order(team: Team):
+    """The team's active, present sales reps, least recently routed first, then by id: the
+    one routing order for a single hand-off (`next_rep`) and a batch (round-robin over it).
 
     Locks the team row so that two hand-offs routed at once cannot pick the same rep.
     """
@@ -40,8 +41,12 @@ def next_rep(team: Team) -> User | None:
         User.objects.filter(team=team, is_active=True, is_away=False, groups__name=Role.SALES)
         .annotate(last_routed=Subquery(last_routed))
         .order_by(F("last_routed").asc(nulls_first=True), "id")
-        .first()
     )
+
+
+def next_rep(team: Team) -> User | None:
+    """The active, present sales rep of `team` who was routed a lead least recently."""
+    return reps_in_routing_order(team).first()
 
 
 def lead_route(*, lead: Lead, at: datetime) -> RoutingAssignment | None:

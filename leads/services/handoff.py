@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F, OuterRef, Subquery
 
-from accounts.models import Role, Team, User
+from accounts.models import User
 from accounts.services import notification_send
 from leads import lifecycle, routing
 from leads.lifecycle import SALES_STAGES, Stage
@@ -195,7 +194,7 @@ def _route(leads: list[Lead], *, at: datetime) -> list[RoutingAssignment]:
             by_team[rule.team_id].append((lead, rule))
     assignments = []
     for team_id, routed in sorted(by_team.items()):
-        reps = _reps_in_routing_order(routed[0][1].team)
+        reps = list(routing.reps_in_routing_order(routed[0][1].team))
         if not reps:
             continue
         for index, (lead, rule) in enumerate(routed):
@@ -218,22 +217,6 @@ def _route(leads: list[Lead], *, at: datetime) -> list[RoutingAssignment]:
                 )
             )
     return assignments
-
-
-def _reps_in_routing_order(team: Team) -> list[User]:
-    """The team's active, present sales reps, least recently routed first (as
-    `routing.next_rep`, for a whole batch). Locks the team row against concurrent routing."""
-    Team.objects.select_for_update().filter(pk=team.pk).first()
-    last_routed = (
-        RoutingAssignment.objects.filter(owner=OuterRef("pk"), team=team, rule__isnull=False)
-        .order_by("-id")
-        .values("id")[:1]
-    )
-    return list(
-        User.objects.filter(team=team, is_active=True, is_away=False, groups__name=Role.SALES)
-        .annotate(last_routed=Subquery(last_routed))
-        .order_by(F("last_routed").asc(nulls_first=True), "id")
-    )
 
 
 def _notify_new_owners(assignments: list[RoutingAssignment]) -> None:
