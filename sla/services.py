@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import BigIntegerField, Case, F, Q, Value, When
 from django.utils import timezone
 
 from accounts.models import Notification, Role, Team, User
@@ -519,24 +519,39 @@ def clocks_recount(*, lead_ids: Iterable[int], now: datetime | None = None) -> N
 
 
 def clocks_reassign(*, assignments: Sequence) -> int:
-    """The lead's owner changed: its open clocks follow the lead (they are not reset)."""
+    """The lead's owner changed: its open clocks follow the lead (they are not reset).
+
+    One statement for the batch, whatever the number of owners."""
     latest = {a.lead_id: a.owner_id for a in sorted(assignments, key=lambda a: a.at)}
-    updated = 0
-    with transaction.atomic():
-        for owner_id in set(latest.values()):
-            lead_ids = [lead for lead, owner in latest.items() if owner == owner_id]
-            updated += SLAClock.objects.filter(lead_id__in=lead_ids, closed_at__isnull=True).update(
-                owner_id=owner_id
-            )
-    return updated
+    if not latest:
+        return 0
+    by_owner: dict[int | None, list[int]] = defaultdict(list)
+    for lead_id, owner_id in latest.items():
+        by_owner[owner_id].append(lead_id)
+    new_owner = Case(
+        *(
+            When(lead_id__in=lead_ids, then=Value(owner_id, output_field=BigIntegerField()))
+            for owner_id, lead_ids in by_owner.items()
+        ),
+        default=F("owner_id"),
+        output_field=BigIntegerField(),
+    )
+    return SLAClock.objects.filter(lead_id__in=list(latest), closed_at__isnull=True).update(
+        owner_id=new_owner
+    )
 
 
 def clocks_close(*, changes: Sequence) -> int:
-    """Leads left the sales stages: their open clocks stop (closed at the change instant)."""
+    """Leads left the sales stages: their open clocks stop (closed at the change instant).
+
+    Only a move out of a sales stage can close a clock (a lead outside them has none open),
+    so a batch of leads qualifying to mql costs no query here."""
     leaving: dict[datetime, list[int]] = defaultdict(list)
     for change in changes:
-        if change.to_stage not in SALES_STAGES:
+        if change.from_stage in SALES_STAGES and change.to_stage not in SALES_STAGES:
             leaving[change.at].append(change.lead_id)
+    if not leaving:
+        return 0
     closed = 0
     with transaction.atomic():
         for at, lead_ids in leaving.items():

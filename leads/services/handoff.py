@@ -12,8 +12,8 @@ from datetime import datetime
 
 from django.db import transaction
 
-from accounts.models import User
-from accounts.services import notification_send
+from accounts.models import Notification, User
+from accounts.tasks import notification_emails_send
 from leads import lifecycle, routing
 from leads.lifecycle import SALES_STAGES, Stage
 from leads.models import (
@@ -220,10 +220,12 @@ def _route(leads: list[Lead], *, at: datetime) -> list[RoutingAssignment]:
 
 
 def _notify_new_owners(assignments: list[RoutingAssignment]) -> None:
-    """One notification per rep per batch (not one per lead)."""
+    """One notification per rep per batch (not one per lead), all written in one insert;
+    the email copies are sent by a worker after commit."""
     by_owner: dict[int, list[RoutingAssignment]] = defaultdict(list)
     for row in assignments:
         by_owner[row.owner_id].append(row)
+    notifications = []
     for rows in by_owner.values():
         owner, lead = rows[0].owner, rows[0].lead
         if len(rows) == 1:
@@ -234,4 +236,12 @@ def _notify_new_owners(assignments: list[RoutingAssignment]) -> None:
             title = f"{len(rows)} new leads for you"
             body = "Routed to you on hand-off; see your queue."
             url = "/leads/"
-        notification_send(users=[owner], kind="lead_assigned", title=title, body=body, url=url)
+        notifications.append(
+            Notification(user=owner, kind="lead_assigned", title=title[:200], body=body, url=url)
+        )
+    if not notifications:
+        return
+    Notification.objects.bulk_create(notifications)
+    emailed = [notification.pk for notification in notifications if notification.user.email]
+    if emailed:
+        transaction.on_commit(lambda: notification_emails_send.delay(emailed))

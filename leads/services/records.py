@@ -314,7 +314,12 @@ def leads_upsert(
                 fields.update(values)
                 updates[lead.pk] = lead
         _leads_save(
-            creates=creates, updates=list(updates.values()), fields=fields, actor=actor, now=now
+            creates=creates,
+            updates=list(updates.values()),
+            fields=fields,
+            actor=actor,
+            now=now,
+            names=refs.names,
         )
     result.created = [lead.pk for lead in creates]
     result.updated = list(updates)
@@ -322,11 +327,17 @@ def leads_upsert(
 
 
 def _leads_save(
-    *, creates: list[Lead], updates: list[Lead], fields: set[str], actor: User | None, now: datetime
+    *,
+    creates: list[Lead],
+    updates: list[Lead],
+    fields: set[str],
+    actor: User | None,
+    now: datetime,
+    names: Names | None = None,
 ) -> None:
     """Score, save and qualify new and changed leads with a fixed number of queries."""
     definitions = active_definitions()
-    scored = leads_score(leads=[*creates, *updates], now=now, definitions=definitions)
+    scored = leads_score(leads=[*creates, *updates], now=now, definitions=definitions, names=names)
     for lead in updates:
         lead.updated_at = now
     try:

@@ -50,3 +50,63 @@ def test_a_duplicate_external_id_is_an_integrity_error_and_inserts_nothing():
     with pytest.raises(IntegrityError), transaction.atomic():
         rows_insert(leads)
     assert Lead.objects.count() == 1
+
+
+@pytest.fixture
+def hand_off_setup(marketer, rep, other_rep, admin_user):
+    """Directors qualify to mql and sql at once, are routed round-robin and start SLA
+    clocks; a webhook wants every lead event."""
+    from leads.models import RoutingRule
+    from reporting.services import webhook_subscription_create
+    from tests.leads.helpers import MQL_RULES, active_definition
+    from tests.sla.factories import BusinessCalendarFactory, SLAAgreementFactory
+
+    director = [{"points": 20, "attribute": "title", "operator": "contains", "value": "director"}]
+    active_definition("mql", MQL_RULES, marketer)
+    active_definition("sql", {"threshold": 20, "fit": director}, marketer)
+    RoutingRule.objects.create(name="Everything", team=rep.team)
+    BusinessCalendarFactory()
+    SLAAgreementFactory()
+    webhook_subscription_create(
+        name="CRM",
+        url="https://crm.example.com/hooks",
+        event_types=["lead.created", "lead.stage_changed", "lead.assigned"],
+    )
+
+
+def test_a_bulk_upsert_costs_the_same_queries_for_10_or_300_leads_with_everything_after_commit(
+    hand_off_setup, marketer, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from leads.services import leads_upsert
+    from reporting.models import WebhookDelivery
+    from sla.models import SLAClock
+
+    def queries_for(size: int, prefix: str) -> int:
+        payload = [
+            {
+                "external_id": f"{prefix}-{number}",
+                "email": f"person{number}@{prefix}.example",
+                "title": "Director" if number % 2 else "Analyst",
+                "country": "DE",
+                "attributes": {"company_size": 100},
+            }
+            for number in range(size)
+        ]
+        with (
+            CaptureQueriesContext(connection) as queries,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            result = leads_upsert(rows=payload, actor=marketer)
+        assert len(result.created) == size and not result.errors
+        return len(queries)
+
+    small = queries_for(10, "small")
+    large = queries_for(300, "large")
+
+    # Leads code, then the receivers: SLA clocks, webhook deliveries, notifications.
+    assert small == large == 43
+    assert SLAClock.objects.count() == 5 + 150
+    assert WebhookDelivery.objects.filter(event_type="lead.created").count() == 310
