@@ -8,6 +8,7 @@ error, and the run goes on with the others.
     python -m bench.run --scale small        # a quick look
     python -m bench.run                      # the default scale (one million leads)
     python -m bench.run --only business_hours
+    python -m bench.run --scale tiny --output /tmp/results.json   # only checks that they run
 """
 
 import argparse
