@@ -6,6 +6,7 @@ from datetime import UTC, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -18,15 +19,25 @@ from sla.forms import AgreementForm, AttemptForm, CalendarForm, CompliancePeriod
 from sla.models import BusinessCalendar, SLAAgreement, SLAClock
 from smarketing.api_support import DomainError
 
+QUEUE_PAGE_SIZE = 50
+
 
 @login_required
 def index(request):
-    """The signed-in rep's queue, pending first-touch deadlines first."""
-    clocks = list(selectors.queue_for(request.user))
+    """The signed-in rep's queue, pending first-touch deadlines first, a page at a time
+    (the most urgent page costs the same however long the queue is)."""
+    page = Paginator(selectors.queue_for(request.user), QUEUE_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "sla/index.html",
-        {"clocks": clocks, "attempt_form": AttemptForm(), "tab": "queue"},
+        {
+            "clocks": page.object_list,
+            "page": page,
+            "attempt_form": AttemptForm(),
+            "tab": "queue",
+        },
     )
 
 

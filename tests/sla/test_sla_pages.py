@@ -27,12 +27,35 @@ def test_the_queue_lists_my_clocks_by_deadline_with_countdowns(
     hand_off(other_rep, ny(2026, 1, 8, 9))
     client = signed_in(rep)
     client.get("/sla/")  # warm the session
-    with django_assert_num_queries(7):  # page chrome (session, user, bell, roles), the queue
+    # Page chrome (session, user, bell, roles), the queue's count and its page.
+    with django_assert_num_queries(8):
         response = client.get("/sla/")
     page = response.content.decode()
     assert page.index(sooner.full_name) < page.index(later.full_name)
     assert page.count('data-testid="clock-row"') == 2
     assert 'data-deadline="2026-01-08T15:00:00-05:00"' in page  # shown in the rep's zone
+
+
+def test_a_long_queue_is_paged_most_urgent_first_at_a_constant_cost(
+    signed_in, office_calendar, agreement, rep, hand_off, monkeypatch, django_assert_num_queries
+):
+    monkeypatch.setattr("sla.views.QUEUE_PAGE_SIZE", 2)
+    third = hand_off(rep, ny(2026, 1, 12, 10))
+    first = hand_off(rep, ny(2026, 1, 8, 10))
+    second = hand_off(rep, ny(2026, 1, 9, 10))
+    client = signed_in(rep)
+    client.get("/sla/")
+    with django_assert_num_queries(8):
+        page_one = client.get("/sla/").content.decode()
+    with django_assert_num_queries(8):
+        page_two = client.get("/sla/?page=2").content.decode()
+    assert page_one.count('data-testid="clock-row"') == 2
+    assert page_one.index(first.full_name) < page_one.index(second.full_name)
+    assert third.full_name not in page_one
+    assert "3 open, showing 1–2" in page_one
+    assert third.full_name in page_two and page_two.count('data-testid="clock-row"') == 1
+    # A page number that is not one shows the first page rather than an error.
+    assert client.get("/sla/?page=zzz").status_code == 200
 
 
 @pytest.mark.django_db(transaction=True)
