@@ -888,15 +888,16 @@ def _alert(
     payloads = [_payload(clock) for clock in clocks]
     event_type = EVENT_TYPES[kind]
 
-    def _after_commit() -> None:
-        if emailed:
-            # Email copies are sent by a worker, so a slow mail server never holds a sweep.
-            from accounts.tasks import notification_emails_send
+    def _send_emails() -> None:
+        # Email copies are sent by a worker, so a slow mail server never holds a sweep.
+        from accounts.tasks import notification_emails_send
 
-            notification_emails_send.delay(emailed)
-        emit_many(event_type, payloads, occurred_at=now)
+        notification_emails_send.delay(emailed)
 
-    transaction.on_commit(_after_commit)
+    if emailed:
+        # robust: a broker outage loses email copies, never the committed batch's events.
+        transaction.on_commit(_send_emails, robust=True)
+    transaction.on_commit(lambda: emit_many(event_type, payloads, occurred_at=now))
 
 
 def _zone(user: User):

@@ -244,4 +244,5 @@ def _notify_new_owners(assignments: list[RoutingAssignment]) -> None:
     Notification.objects.bulk_create(notifications)
     emailed = [notification.pk for notification in notifications if notification.user.email]
     if emailed:
-        transaction.on_commit(lambda: notification_emails_send.delay(emailed))
+        # robust: a broker outage loses email copies, never the committed hand-off.
+        transaction.on_commit(lambda: notification_emails_send.delay(emailed), robust=True)
