@@ -305,6 +305,8 @@ CELERY_BEAT_SCHEDULE: dict = {
 # Apps add their periodic jobs here, so every schedule is read in one place.
 
 # Webhooks: receivers on loopback or private addresses are refused unless this is on.
+# The shared dashboard's figures are computed once per period and cached this long.
+DASHBOARD_CACHE_SECONDS = int(os.environ.get("DASHBOARD_CACHE_SECONDS", "60"))
 WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES")
 WEBHOOKS_TIMEOUT_SECONDS = 5
 WEBHOOKS_MAX_ATTEMPTS = 6
