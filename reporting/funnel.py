@@ -54,9 +54,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
 
-from leads.lifecycle import EXIT_STAGES, FORWARD_STAGES
+from leads import lifecycle
 
-# The stage order comes from the lifecycle (a pure module too): one place for the rule.
+# The stage order comes from the lifecycle (a pure module too): one place for the rule. Plain
+# strings, so results serialise anywhere (JSON, YAML, CSV) without knowing the enum.
+FORWARD_STAGES: tuple[str, ...] = tuple(stage.value for stage in lifecycle.FORWARD_STAGES)
+EXIT_STAGES: tuple[str, ...] = tuple(stage.value for stage in lifecycle.EXIT_STAGES)
 LEAD, MQL, SQL, OPPORTUNITY, CUSTOMER = FORWARD_STAGES
 RECYCLED, DISQUALIFIED, LOST = EXIT_STAGES
 STAGES: tuple[str, ...] = FORWARD_STAGES + EXIT_STAGES
