@@ -2,8 +2,8 @@
 under concurrent clients.
 
 One scratch database (`bench.common.scratch_database`) is filled with
-`manage.py bench_data` in three steps (default 100k → 300k → 1M leads; small 10k → 30k →
-100k; tiny 300 → 600, only to check that it runs), and at each size:
+`manage.py bench_data` in three steps (default 100k → 300k → 1M leads; small 5k → 10k →
+20k; tiny 300 → 600, only to check that it runs), and at each size:
 
 - the SLA sweep over a fixed backlog of due clocks (10,000; small 1,000; tiny 50) against
   one hand-written `UPDATE … RETURNING` over the same rows: the sweep must stay flat when
@@ -48,16 +48,17 @@ from bench.common import (
 )
 
 SCALES = ("tiny", "small", "default")
-SIZES = {"tiny": (300, 600), "small": (10_000, 30_000, 100_000)}
+SIZES = {"tiny": (300, 600), "small": (5_000, 10_000, 20_000)}
 DEFAULT_SIZES = (100_000, 300_000, 1_000_000)
 DUE = {"tiny": 50, "small": 1_000}
 DEFAULT_DUE = 10_000
 CLIENTS = 20
-REQUESTS_PER_CLIENT = {"tiny": 2, "small": 3}
-SOLO_REQUESTS = 10
+REQUESTS_PER_CLIENT = {"tiny": 2, "small": 1}
+SOLO_REQUESTS = {"tiny": 3, "small": 3}
+DEFAULT_SOLO_REQUESTS = 10
 # Which sizes (positions in SIZES) measure the roll-up's and the export's memory.
 ROLL_UP_AT = {"tiny": (-1,), "small": (0,)}
-EXPORT_AT = {"tiny": (-1,), "small": (0, 1)}
+EXPORT_AT = {"tiny": (-1,), "small": (-1,)}
 DEFAULT_REQUESTS_PER_CLIENT = 15
 LOAD_SECONDS = 60  # a page phase stops after this long, whatever is left
 GUNICORN_WORKERS = 4
@@ -211,7 +212,9 @@ def _pages_under_load(url: str, scale: str) -> dict:
                 _get(port, path, cookie)
             results[name] = _load(port, path, cookie, requests)
             # The same page for one client alone: its service time, without queueing.
-            results[name]["alone"] = _load(port, path, cookie, SOLO_REQUESTS, clients=1)
+            results[name]["alone"] = _load(
+                port, path, cookie, SOLO_REQUESTS.get(scale, DEFAULT_SOLO_REQUESTS), clients=1
+            )
         results["queue_rows"] = open_clocks
         return results
     finally:
