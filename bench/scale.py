@@ -194,7 +194,9 @@ def _pages_under_load(url: str, scale: str) -> dict:
             "warning",
         ],
         cwd=ROOT,
-        env=child_env(url),
+        # The served pages run with the production dashboard cache (the test settings,
+        # loaded by this process too, turn it off).
+        env={**child_env(url), "DASHBOARD_CACHE_SECONDS": "60"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
