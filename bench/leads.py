@@ -24,6 +24,8 @@ import random
 import time
 from datetime import timedelta
 
+from bench.common import scratch_database, setup_django
+
 BENCH_DATABASE = os.environ.get("BENCH_DATABASE_NAME", "smarketing_bench") + "_leads"
 # `tiny` only checks that the benchmark runs (the test suite uses it).
 SCALES = ("tiny", "small", "default")
@@ -80,68 +82,19 @@ EVENT_TYPES = ("email_open", "webinar_attended", "pricing_page_view", "newslette
 
 def run(scale: str = "default") -> list[dict]:
     """Measure both benchmarks in a scratch database; return the result rows."""
-    _setup_django()
-    from django.db import connections
-
-    connection = connections["default"]
-    original_name = connection.settings_dict["NAME"]
-    connection.close()
-    _recreate_database(connection.settings_dict)
-    connection.settings_dict["NAME"] = BENCH_DATABASE
+    setup_django()
     logging.disable(logging.WARNING)  # receivers log one line per lead without an SLA
     try:
-        _migrate()
-        people = _people()
-        rows = [_bench_upsert(scale, people)]
-        rows.append(_bench_rescoring(scale))
-        return rows
+        with scratch_database(BENCH_DATABASE):
+            people = _people()
+            rows = [_bench_upsert(scale, people)]
+            rows.append(_bench_rescoring(scale))
+            return rows
     finally:
         logging.disable(logging.NOTSET)
-        connection.close()
-        connection.settings_dict["NAME"] = original_name
-        _drop_database(connection.settings_dict)
 
 
 # -- set-up -----------------------------------------------------------------------------------
-
-
-def _setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smarketing.test_settings")
-    import django
-    from django.apps import apps
-
-    if not apps.ready:
-        django.setup()
-
-
-def _admin_connection(settings_dict):
-    import psycopg
-
-    return psycopg.connect(
-        dbname="postgres",
-        user=settings_dict.get("USER") or "postgres",
-        password=settings_dict.get("PASSWORD") or None,
-        host=settings_dict.get("HOST") or "127.0.0.1",
-        port=settings_dict.get("PORT") or 5432,
-        autocommit=True,
-    )
-
-
-def _recreate_database(settings_dict) -> None:
-    with _admin_connection(settings_dict) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
-
-
-def _drop_database(settings_dict) -> None:
-    with _admin_connection(settings_dict) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-
-
-def _migrate() -> None:
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
 
 
 def _people():

@@ -29,6 +29,8 @@ import statistics
 import threading
 import time
 
+from bench.common import scratch_database
+
 BENCH_DATABASE = os.environ.get("BENCH_DATABASE_NAME", "smarketing_bench") + "_reporting"
 # `tiny` only checks that the benchmark runs (the test suite uses it).
 SCALES = ("tiny", "small", "default")
@@ -56,54 +58,13 @@ SOURCES = ["webinar", "ads", "referral", "organic", "event", "partner", "content
 
 
 def run(scale: str = "default") -> list[dict]:
-    from django.db import connection
-
     leads = LEADS.get(scale, DEFAULT_LEADS)
-    original_name = connection.settings_dict["NAME"]
-    connection.close()
-    _recreate_database(connection.settings_dict)
-    connection.settings_dict["NAME"] = BENCH_DATABASE
-    try:
-        _migrate()
+    with scratch_database(BENCH_DATABASE):
         generated = _generate(leads, SPAN_DAYS.get(scale, DEFAULT_SPAN_DAYS))
         return _measure(scale, leads, generated)
-    finally:
-        connection.close()
-        connection.settings_dict["NAME"] = original_name
-        _drop_database(connection.settings_dict)
 
 
 # --------------------------------------------------------------------------- database
-
-
-def _admin_connection(settings_dict):
-    import psycopg
-
-    return psycopg.connect(
-        dbname="postgres",
-        user=settings_dict.get("USER") or "postgres",
-        password=settings_dict.get("PASSWORD") or None,
-        host=settings_dict.get("HOST") or "127.0.0.1",
-        port=settings_dict.get("PORT") or 5432,
-        autocommit=True,
-    )
-
-
-def _recreate_database(settings_dict) -> None:
-    with _admin_connection(settings_dict) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
-
-
-def _drop_database(settings_dict) -> None:
-    with _admin_connection(settings_dict) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-
-
-def _migrate() -> None:
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
 
 
 def _generate(count: int, span_days: int = DEFAULT_SPAN_DAYS) -> dict:

@@ -28,6 +28,8 @@ import os
 import time
 from datetime import timedelta
 
+from bench.common import scratch_database, setup_django
+
 BENCH_DATABASE = os.environ.get("BENCH_DATABASE_NAME", "smarketing_bench") + "_sla"
 # `tiny` only checks that the benchmark runs (the test suite uses it).
 SCALES = ("tiny", "small", "default")
@@ -38,48 +40,10 @@ OWNERS = 20
 
 
 def run(scale: str = "default") -> list[dict]:
-    _django()
-    from django.db import connections
-
-    connection = connections["default"]
-    original = connection.settings_dict["NAME"]
-    connection.close()
-    _admin(connection.settings_dict, f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-    _admin(connection.settings_dict, f'CREATE DATABASE "{BENCH_DATABASE}"')
-    connection.settings_dict["NAME"] = BENCH_DATABASE
-    try:
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0, interactive=False)
+    setup_django()
+    with scratch_database(BENCH_DATABASE):
         total, due = SIZES.get(scale, DEFAULT_SIZE)
         return _measure(total, due)
-    finally:
-        connection.close()
-        connection.settings_dict["NAME"] = original
-        _admin(connection.settings_dict, f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-
-
-def _django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smarketing.test_settings")
-    import django
-    from django.apps import apps
-
-    if not apps.ready:
-        django.setup()
-
-
-def _admin(settings_dict, statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(
-        dbname="postgres",
-        user=settings_dict.get("USER") or "postgres",
-        password=settings_dict.get("PASSWORD") or None,
-        host=settings_dict.get("HOST") or "127.0.0.1",
-        port=settings_dict.get("PORT") or 5432,
-        autocommit=True,
-    ) as admin:
-        admin.execute(statement)
 
 
 def _fill(total: int, due: int, now) -> None:
