@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from leads.services import contact_attempt_log
 from sla import selectors, services
+from sla.api import ROW_FIELDS as COMPLIANCE_ROW_FIELDS
 from sla.api import compliance_period
 from sla.forms import AgreementForm, AttemptForm, CalendarForm, CompliancePeriodForm
 from sla.models import BusinessCalendar, SLAAgreement, SLAClock
@@ -286,18 +287,8 @@ def compliance_csv(request):
         ]
     elif table == "groups":
         rows = selectors.compliance(start=period_start, end=period_end, group_by=group_by)
-        header = [
-            "label",
-            "handoffs",
-            "met",
-            "breached",
-            "met_rate",
-            "median_hours",
-            "p90_hours",
-            "over_contact",
-            "exhausted",
-            "attempts_per_lead",
-        ]
+        # The API's compliance columns, one list for both; the CSV names groups by label.
+        header = [field for field in COMPLIANCE_ROW_FIELDS if field != "group"]
     else:
         return HttpResponse(
             "table must be groups, weeks or commitments.", status=400, content_type="text/plain"
