@@ -1,0 +1,41 @@
+"""Refuse input that no field may hold, before any view sees it."""
+
+from django.http import JsonResponse
+from django.shortcuts import render
+
+NUL_MESSAGE = "The request contains a NUL character (\\x00), which no field accepts."
+
+
+class RejectNullCharactersMiddleware:
+    """Answer 400 to a NUL character in the query string, form fields or a JSON body.
+
+    PostgreSQL cannot store NUL in text or JSON; without this, a view that filters on a raw
+    query parameter, or a JSON attribute holding "\\u0000", would fail with a 500.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if self._has_nul(request):
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": NUL_MESSAGE, "code": "invalid"}, status=400)
+            return render(request, "400.html", {"message": NUL_MESSAGE}, status=400)
+        return self.get_response(request)
+
+    @staticmethod
+    def _has_nul(request) -> bool:
+        if "\x00" in request.META.get("QUERY_STRING", "") or any(
+            "\x00" in value for values in request.GET.lists() for value in values[1]
+        ):
+            return True
+        content_type = request.content_type or ""
+        if request.method in ("POST", "PUT", "PATCH"):
+            if content_type == "application/json":
+                body = request.body
+                return b"\x00" in body or b"\\u0000" in body
+            if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+                return any(
+                    "\x00" in value for _key, values in request.POST.lists() for value in values
+                )
+        return False
