@@ -1,6 +1,9 @@
 """Forms of the SLA pages: they validate input and hand it to one service each."""
 
+import functools
+
 from django import forms
+from django.utils.html import format_html_join
 
 from accounts.models import Team
 from leads.models import ContactAttempt, Product
@@ -13,6 +16,18 @@ class AttemptForm(forms.Form):
     channel = forms.ChoiceField(choices=ContactAttempt.Channel.choices)
     outcome = forms.ChoiceField(choices=ContactAttempt.Outcome.choices)
     note = forms.CharField(required=False, max_length=500)
+
+    @classmethod
+    @functools.cache
+    def options_html(cls) -> dict[str, str]:
+        """`<option>` lists of the choice fields, built once per process: the queue repeats
+        them in every row, and looping over the choices in the template for 50 rows was
+        most of the page's rendering time."""
+        return {
+            name: format_html_join("", '<option value="{}">{}</option>', field.choices)
+            for name, field in cls.base_fields.items()
+            if isinstance(field, forms.ChoiceField)
+        }
 
 
 class AgreementForm(forms.ModelForm):

@@ -164,3 +164,61 @@ def test_the_compliance_page_has_a_fixed_query_count_and_exports_csv(
 
 def test_compliance_is_for_managers(signed_in, rep):
     assert signed_in(rep).get("/sla/compliance/").status_code == 403
+
+
+def _rows_rendered(response) -> int:
+    return sum(1 for template in response.templates if template.name == "sla/_queue_row.html")
+
+
+def test_queue_rows_are_rendered_once_per_content_and_never_shown_stale(
+    signed_in, office_calendar, agreement, rep, hand_off
+):
+    lead = hand_off(rep, ny(2026, 1, 8, 10), company="Acme")
+    client = signed_in(rep)
+    first = client.get("/sla/")
+    again = client.get("/sla/")
+    assert _rows_rendered(again) == 0, "an unchanged row comes from the cache"
+    assert again.content.decode().count("Acme") == first.content.decode().count("Acme") == 1
+    # Changes that bypass the services (and so any invalidation) still show at once: a
+    # row's cache key is a digest of everything it shows.
+    type(lead).objects.filter(pk=lead.pk).update(company="Globex")
+    SLAClock.objects.filter(lead=lead).update(attempts=3)
+    changed = client.get("/sla/")
+    page = changed.content.decode()
+    assert _rows_rendered(changed) == 1
+    assert "Globex" in page and "Acme" not in page
+    assert "3 / 4" in page
+
+
+def test_queue_rows_show_times_in_each_viewers_zone(
+    signed_in, office_calendar, agreement, rep, hand_off
+):
+    hand_off(rep, ny(2026, 1, 8, 10))
+    client = signed_in(rep)
+    assert "Thu 8 Jan, 10:00" in client.get("/sla/").content.decode()
+    rep.time_zone = "Europe/Paris"
+    rep.save(update_fields=["time_zone"])
+    assert "Thu 8 Jan, 16:00" in client.get("/sla/").content.decode()
+
+
+def test_a_cached_row_posts_with_this_sessions_csrf_token(
+    office_calendar, agreement, rep, hand_off
+):
+    import re
+
+    from django.test import Client
+
+    hand_off(rep, ny(2026, 1, 8, 10))
+    browser = Client(enforce_csrf_checks=True)
+    browser.login(username=rep.username, password=PASSWORD)
+    browser.get("/sla/")
+    page = browser.get("/sla/").content.decode()  # the row comes from the cache now
+    row = page[page.index('id="sla-queue"') :]
+    (action,) = re.findall(r'<form[^>]*action="([^"]+)"', row)
+    (token,) = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', row)
+    refused = browser.post(action, {"channel": "call", "outcome": "no_answer"})
+    assert refused.status_code == 403
+    logged = browser.post(
+        action, {"channel": "call", "outcome": "no_answer", "csrfmiddlewaretoken": token}
+    )
+    assert logged.status_code == 302
