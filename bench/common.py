@@ -114,7 +114,20 @@ def run_child(arguments: list[str], url: str, *, timeout: float = 3600) -> dict:
 
 
 def peak_memory_kib() -> int:
-    """This process's peak resident set so far (Linux reports `ru_maxrss` in KiB)."""
+    """This process's peak resident set so far, in KiB.
+
+    Linux's `VmHWM` belongs to the process's own address space, which `exec` replaces; its
+    `ru_maxrss` survives `fork` and `exec`, so a child started by a parent that had grown to
+    170 MiB reported at least 170 MiB whatever it did itself. `ru_maxrss` (also KiB on
+    Linux) only where `/proc` is missing.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

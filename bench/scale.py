@@ -378,7 +378,7 @@ def _rows(curve: list[dict], pages: dict, idle: dict, due: int) -> list[dict]:
                 "ratio": last[key]["peak_kib"] / first[key]["peak_kib"],
                 "target": "≤ 1 GiB; flat as N grows",
                 "notes": (
-                    "child process, peak resident set (ru_maxrss); "
+                    "child process, peak resident set (VmHWM); "
                     + "; ".join(
                         f"{p['leads']:,}: {_mib(p[key]['peak_kib'])} MiB "
                         f"in {p[key]['seconds']:.1f} s"
