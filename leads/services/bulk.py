@@ -8,14 +8,20 @@
   A 1,000-lead `bulk_create` binds 30,000 parameters into one statement text, which cost
   a quarter of a second per bulk-upsert call; `COPY` streams the same rows in a few
   milliseconds.
+- `instances_new`: unsaved instances from dicts of values without `Model.__init__`, which
+  walks every field of the model per instance (17 µs for a lead; a fifth of the Python
+  time of a 1,000-lead bulk upsert before it was replaced).
 """
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from operator import attrgetter
 
 from django.db import connections, router
 from django.db.models import DateField, JSONField, Model
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 
 CHUNK = 2000
 
@@ -81,6 +87,45 @@ def rows_update(objs: Sequence[Model], fields: Sequence[str]) -> int:
     return updated
 
 
+def instances_new(model: type[Model], rows: Iterable[dict]) -> list[Model]:
+    """Unsaved instances of `model`, one per dict of values by attname (`campaign_id`, not
+    `campaign`): the same instances as `model(**values)`, with the fields' defaults for
+    the fields a dict leaves out (a callable default is called per instance).
+
+    Falls back to `model(**values)` when the model has `pre_init`/`post_init` receivers
+    (they expect `__init__` to run). An unknown name is a `TypeError`, as in `__init__`.
+    """
+    rows = list(rows)
+    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return [model(**values) for values in rows]
+    fixed: dict = {}
+    made: list[tuple[str, object]] = []
+    for field in model._meta.concrete_fields:
+        if field.has_default() and callable(field.default):
+            made.append((field.attname, field.default))
+        else:
+            fixed[field.attname] = field.get_default()
+    known = fixed.keys() | {name for name, _ in made}
+    instances = []
+    new = model.__new__
+    for values in rows:
+        if not values.keys() <= known:
+            unknown = sorted(set(values) - known)
+            raise TypeError(f"{model.__name__} got unexpected field names {unknown}.")
+        instance = new(model)
+        # Model.__init__ stores field values in the instance's __dict__ too; descriptors
+        # read them from there.
+        attributes = instance.__dict__
+        attributes["_state"] = ModelState()
+        attributes.update(fixed)
+        for name, default in made:
+            if name not in values:
+                attributes[name] = default()
+        attributes.update(values)
+        instances.append(instance)
+    return instances
+
+
 def rows_insert(objs: Sequence[Model]) -> Sequence[Model]:
     """Insert new `objs` (instances of one model with an auto primary key, not saved yet) and
     set their primary keys, in two statements whatever their number.
@@ -103,16 +148,19 @@ def rows_insert(objs: Sequence[Model]) -> Sequence[Model]:
         for field in fields
         if isinstance(field, DateField) and (field.auto_now or field.auto_now_add)
     ]
+    # One C-level call reads a row's values; only the JSON columns are touched again.
+    values_of = attrgetter(*(field.attname for field in fields))
+    json_columns = [
+        (index, field.encoder) for index, field in enumerate(fields) if isinstance(field, JSONField)
+    ]
     rows = []
     for obj in objs:
         for field in stamped:
             field.pre_save(obj, add=True)
-        row = []
-        for field in fields:
-            value = getattr(obj, field.attname)
-            if isinstance(field, JSONField) and value is not None:
-                value = json.dumps(value, cls=field.encoder)
-            row.append(value)
+        row = list(values_of(obj))
+        for index, encoder in json_columns:
+            if row[index] is not None:
+                row[index] = json.dumps(row[index], cls=encoder)
         rows.append(row)
     columns = ", ".join(quote(field.column) for field in [meta.pk, *fields])
     copy_sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"

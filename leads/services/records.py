@@ -20,7 +20,7 @@ from django.utils.dateparse import parse_datetime
 from accounts.models import User
 from leads.models import Lead
 from leads.qualification import SCORE_FIELDS, Names, active_definitions
-from leads.services.bulk import rows_insert, rows_update
+from leads.services.bulk import instances_new, rows_insert, rows_update
 from leads.services.handoff import MOVE_FIELDS, stage_moves_record
 from leads.services.moves import CLOCK_SKEW
 from leads.services.qualify import leads_score
@@ -285,7 +285,7 @@ def leads_upsert(
             lead.external_id: lead
             for lead in Lead.objects.select_for_update(of=("self",)).filter(external_id__in=wanted)
         }
-        creates: list[Lead] = []
+        new_values: list[dict] = []
         updates: dict[int, Lead] = {}
         fields: set[str] = set()
         seen: dict[str, int] = {}
@@ -307,12 +307,13 @@ def leads_upsert(
                 seen[external_id] = index
             if lead is None:
                 values.setdefault("created_at", now)
-                creates.append(Lead(**values))
+                new_values.append(values)
             else:
                 for name, value in values.items():
                     setattr(lead, name, value)
                 fields.update(values)
                 updates[lead.pk] = lead
+        creates = instances_new(Lead, new_values)
         _leads_save(
             creates=creates,
             updates=list(updates.values()),

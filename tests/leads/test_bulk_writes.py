@@ -7,7 +7,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from leads.models import Lead
-from leads.services.bulk import rows_insert
+from leads.services.bulk import instances_new, rows_insert
 from tests.leads.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,6 +42,37 @@ def test_inserted_leads_get_their_ids_and_read_back_field_by_field(django_assert
     assert first.stage == "lead" and first.score_details == leads[0].score_details
     assert stored[leads[1].pk].amount == Decimal("1250.50")
     assert stored[leads[2].pk].amount is None
+
+
+def test_new_instances_equal_those_of_the_model_constructor_defaults_included():
+    rows = [
+        {"email": "ana@acme.example", "created_at": AT},
+        {
+            "external_id": "crm-1",
+            "email": "bo@acme.example",
+            "country": "DE",
+            "campaign_id": None,
+            "attributes": {"industry": "software"},
+            "amount": Decimal("10.00"),
+            "created_at": AT,
+        },
+    ]
+    built = instances_new(Lead, rows)
+    expected = [Lead(**values) for values in rows]
+
+    def fields(lead):
+        return {name: value for name, value in vars(lead).items() if name != "_state"}
+
+    assert [fields(lead) for lead in built] == [fields(lead) for lead in expected]
+    assert all(lead._state.adding and lead.pk is None for lead in built)
+    # A callable default is made per instance, never shared.
+    assert built[0].score_details is not expected[0].score_details
+    assert built[0].score_details is not instances_new(Lead, rows[:1])[0].score_details
+
+
+def test_new_instances_refuse_an_unknown_field_like_the_constructor():
+    with pytest.raises(TypeError):
+        instances_new(Lead, [{"email": "ana@acme.example", "campaign": 3}])
 
 
 def test_a_duplicate_external_id_is_an_integrity_error_and_inserts_nothing():
