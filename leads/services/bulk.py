@@ -4,7 +4,8 @@
   `bulk_update` writes `CASE WHEN id = … THEN …` per field and row; building and planning
   that for a 2,000-lead rescoring batch costs seconds. With one array per column the
   statement stays small and PostgreSQL joins the rows on the primary key.
-- `rows_insert`: ids from the table's sequence in one query, then the rows with `COPY`.
+- `rows_insert`: ids from the table's sequence in one query (`ids_reserve`, which a
+  caller may run earlier), then the rows with `COPY`.
   A 1,000-lead `bulk_create` binds 30,000 parameters into one statement text, which cost
   a quarter of a second per bulk-upsert call; `COPY` streams the same rows in a few
   milliseconds.
@@ -126,9 +127,37 @@ def instances_new(model: type[Model], rows: Iterable[dict]) -> list[Model]:
     return instances
 
 
+def ids_reserve(objs: Sequence[Model]) -> bool:
+    """Give new `objs` (instances of one model, without primary keys) their primary keys
+    from the table's sequence in one query, before they are inserted with `rows_insert`.
+
+    Rows that refer to them can then be written first: PostgreSQL checks this project's
+    foreign keys at commit. Only on PostgreSQL with an auto primary key; elsewhere nothing
+    is done and False is answered (the ids come with the insert).
+    """
+    if not objs:
+        return True
+    model = type(objs[0])
+    connection = connections[router.db_for_write(model)]
+    meta = model._meta
+    if connection.vendor != "postgresql" or not _is_auto(meta.pk):
+        return False
+    waiting = [obj for obj in objs if obj.pk is None]
+    if waiting:
+        with connection.cursor() as cursor, connection.wrap_database_errors:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [meta.db_table, meta.pk.column, len(waiting)],
+            )
+            for obj, row in zip(waiting, cursor.fetchall(), strict=True):
+                obj.pk = row[0]
+    return True
+
+
 def rows_insert(objs: Sequence[Model]) -> Sequence[Model]:
     """Insert new `objs` (instances of one model with an auto primary key, not saved yet) and
-    set their primary keys, in two statements whatever their number.
+    set their primary keys, in two statements whatever their number (one when `ids_reserve`
+    gave them their keys already).
 
     Like `bulk_create`: no `save()` and no signals; `auto_now`/`auto_now_add` fields are
     filled. A constraint violation is Django's `IntegrityError`, and nothing is inserted.
@@ -148,38 +177,35 @@ def rows_insert(objs: Sequence[Model]) -> Sequence[Model]:
         for field in fields
         if isinstance(field, DateField) and (field.auto_now or field.auto_now_add)
     ]
+    ids_reserve(objs)
     # One C-level call reads a row's values; only the JSON columns are touched again.
-    values_of = attrgetter(*(field.attname for field in fields))
+    values_of = attrgetter(*(field.attname for field in [meta.pk, *fields]))
     json_columns = [
-        (index, field.encoder) for index, field in enumerate(fields) if isinstance(field, JSONField)
+        (index, field.encoder)
+        for index, field in enumerate(fields, start=1)
+        if isinstance(field, JSONField)
     ]
-    rows = []
-    for obj in objs:
-        for field in stamped:
-            field.pre_save(obj, add=True)
-        row = list(values_of(obj))
-        for index, encoder in json_columns:
-            if row[index] is not None:
-                row[index] = json.dumps(row[index], cls=encoder)
-        rows.append(row)
     columns = ", ".join(quote(field.column) for field in [meta.pk, *fields])
     copy_sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
     began = time.monotonic()
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(objs)],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
-        with cursor.cursor.copy(copy_sql) as copy:
-            for pk, row in zip(ids, rows, strict=True):
-                copy.write_row([pk, *row])
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(copy_sql) as copy,
+    ):
+        for obj in objs:
+            for field in stamped:
+                field.pre_save(obj, add=True)
+            row = list(values_of(obj))
+            for index, encoder in json_columns:
+                if row[index] is not None:
+                    row[index] = json.dumps(row[index], cls=encoder)
+            copy.write_row(row)
     if connection.queries_logged:  # so query counts and timings see the COPY too
         connection.queries_log.append(
-            {"sql": f"{copy_sql} -- {len(rows)} rows", "time": f"{time.monotonic() - began:.3f}"}
+            {"sql": f"{copy_sql} -- {len(objs)} rows", "time": f"{time.monotonic() - began:.3f}"}
         )
-    for obj, pk in zip(objs, ids, strict=True):
-        obj.pk = pk
+    for obj in objs:
         obj._state.adding = False
         obj._state.db = alias
     return objs

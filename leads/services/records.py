@@ -20,7 +20,7 @@ from django.utils.dateparse import parse_datetime
 from accounts.models import User
 from leads.models import Lead
 from leads.qualification import SCORE_FIELDS, Names, active_definitions
-from leads.services.bulk import instances_new, rows_insert, rows_update
+from leads.services.bulk import ids_reserve, instances_new, rows_insert, rows_update
 from leads.services.handoff import MOVE_FIELDS, stage_moves_record
 from leads.services.moves import CLOCK_SKEW
 from leads.services.qualify import leads_score
@@ -341,6 +341,30 @@ def _leads_save(
     scored = leads_score(leads=[*creates, *updates], now=now, definitions=definitions, names=names)
     for lead in updates:
         lead.updated_at = now
+    # Where the new leads can get their ids first (PostgreSQL), their qualification moves
+    # are made before they are inserted and go into the same COPY: a new lead that
+    # qualifies is written once, not inserted and then updated.
+    moves_first = ids_reserve(creates)
+    if not moves_first:
+        _leads_insert(creates)
+    if updates:
+        rows_update(updates, [*fields, *SCORE_FIELDS, "updated_at"])
+    stage_moves_record(moves=scored.moves, at=now, actor=actor, save=False)
+    moved = list({move.lead.pk: move.lead for move in scored.moves}.values())
+    if moves_first:
+        _leads_insert(creates)
+        new_ids = {lead.pk for lead in creates}
+        moved = [lead for lead in moved if lead.pk not in new_ids]
+    if moved:
+        rows_update(moved, MOVE_FIELDS)
+    if creates:
+        created_ids = [lead.pk for lead in creates]
+        send_on_commit(leads_created, lead_ids=created_ids)
+        payloads = [_created_payload(lead) for lead in creates]
+        transaction.on_commit(lambda: emit_many("lead.created", payloads, occurred_at=now))
+
+
+def _leads_insert(creates: list[Lead]) -> None:
     try:
         with transaction.atomic():
             rows_insert(creates)
@@ -350,17 +374,6 @@ def _leads_save(
             "send the request again.",
             field="external_id",
         ) from exc
-    if updates:
-        rows_update(updates, [*fields, *SCORE_FIELDS, "updated_at"])
-    stage_moves_record(moves=scored.moves, at=now, actor=actor, save=False)
-    moved = list({move.lead.pk: move.lead for move in scored.moves}.values())
-    if moved:
-        rows_update(moved, MOVE_FIELDS)
-    if creates:
-        created_ids = [lead.pk for lead in creates]
-        send_on_commit(leads_created, lead_ids=created_ids)
-        payloads = [_created_payload(lead) for lead in creates]
-        transaction.on_commit(lambda: emit_many("lead.created", payloads, occurred_at=now))
 
 
 def _created_payload(lead: Lead) -> dict:

@@ -138,6 +138,51 @@ def test_a_bulk_upsert_costs_the_same_queries_for_10_or_300_leads_with_everythin
     large = queries_for(300, "large")
 
     # Leads code, then the receivers: SLA clocks, webhook deliveries, notifications.
-    assert small == large == 43
+    assert small == large == 42
     assert SLAClock.objects.count() == 5 + 150
     assert WebhookDelivery.objects.filter(event_type="lead.created").count() == 310
+
+
+def test_new_leads_that_qualify_are_written_once_with_their_moves_and_owner(
+    hand_off_setup, marketer, rep, other_rep, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from leads.models import StageTransition
+    from leads.services import leads_upsert
+    from sla.models import SLAClock
+
+    payload = [
+        {
+            "external_id": f"new-{number}",
+            "email": f"p{number}@acme.example",
+            "title": title,
+            "country": "DE",
+            "attributes": {"company_size": 100},
+        }
+        for number, title in enumerate(["Director", "Analyst", "Director of Sales"])
+    ]
+    with (
+        CaptureQueriesContext(connection) as queries,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        result = leads_upsert(rows=payload, actor=marketer)
+
+    lead_writes = [
+        q["sql"].split()[0]
+        for q in queries
+        if '"leads_lead"' in q["sql"].split("(")[0] and not q["sql"].startswith("SELECT")
+    ]
+    assert lead_writes == ["COPY"]
+    directors = Lead.objects.filter(pk__in=result.created, title__startswith="Director")
+    assert {lead.stage for lead in directors} == {"sql"}
+    assert {lead.owner_id for lead in directors} == {rep.pk, other_rep.pk}
+    for lead in directors:
+        assert lead.team_id == rep.team_id and lead.handed_off_at == lead.sql_at
+        assert lead.mql_at == lead.sql_at == lead.stage_changed_at
+        assert lead.mql_definition_id and lead.sql_definition_id and lead.score == 30
+    analyst = Lead.objects.get(external_id="new-1")
+    assert (analyst.stage, analyst.owner_id, analyst.sql_at) == ("lead", None, None)
+    assert StageTransition.objects.filter(lead__in=directors).count() == 4
+    assert SLAClock.objects.filter(lead__in=directors).count() == 2
