@@ -162,6 +162,19 @@ def test_running_the_roll_up_again_changes_nothing(leads):
     assert first == again
 
 
+def test_the_roll_up_reads_one_row_per_dirty_day_not_one_per_lead(leads):
+    """DISTINCT over a day with the models' default ordering still in the query returns a
+    row per lead and transition: at 1,000,000 leads that held 260 MiB in the roll-up."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        funnel_snapshots_roll_up(full=True)
+    distinct = [query["sql"] for query in captured if "SELECT DISTINCT" in query["sql"]]
+    assert len(distinct) == 2
+    assert not any("ORDER BY" in sql for sql in distinct)
+
+
 @pytest.mark.parametrize("mode", ["cohort", "flow"])
 def test_the_drill_down_lists_exactly_the_leads_behind_each_number(leads, mode):
     report = funnel_report(start=PERIOD[0], end=PERIOD[1], mode=mode, group_by="source")
