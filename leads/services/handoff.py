@@ -23,7 +23,7 @@ from leads.models import (
     RoutingRule,
     StageTransition,
 )
-from leads.services.bulk import rows_update
+from leads.services.bulk import rows_insert, rows_update
 from leads.signals import (
     Assignment,
     HandOff,
@@ -107,9 +107,10 @@ def stage_moves_record(
     if save:
         leads = list({move.lead.pk: move.lead for move in moves}.values())
         rows_update(leads, MOVE_FIELDS)
-    StageTransition.objects.bulk_create(transitions)
-    if assignments:
-        RoutingAssignment.objects.bulk_create(assignments)
+    # COPY rather than bulk_create: Django prepares each value of each row in Python,
+    # which cost more than the database's work for a batch of a few hundred moves.
+    rows_insert(transitions)
+    rows_insert(assignments)
 
     changes = [
         StageChange(
