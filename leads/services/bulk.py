@@ -160,7 +160,8 @@ def rows_insert(objs: Sequence[Model]) -> Sequence[Model]:
     gave them their keys already).
 
     Like `bulk_create`: no `save()` and no signals; `auto_now`/`auto_now_add` fields are
-    filled. A constraint violation is Django's `IntegrityError`, and nothing is inserted.
+    filled. A constraint violation is Django's `IntegrityError`, and nothing is inserted
+    (the objs keep the ids they were given).
     """
     if not objs:
         return objs

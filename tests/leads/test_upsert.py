@@ -177,3 +177,38 @@ def test_the_query_count_does_not_grow_with_the_number_of_rows(marketer, existin
         return len(queries)
 
     assert count(10, "small") == count(200, "large")
+
+
+def test_a_lead_created_meanwhile_by_another_request_refuses_the_batch_and_keeps_nothing(
+    marketer, django_capture_on_commit_callbacks
+):
+    """Rows are locked by external_id before the insert, but a new external_id cannot be
+    locked: if another request inserts it first, the insert fails, and the moves recorded
+    for the batch before it are rolled back with it."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from leads.services.records import _leads_save
+    from tests.leads.factories import LeadFactory
+
+    active_definition("mql", MQL_RULES, marketer)
+    LeadFactory(external_id="crm-1")
+    qualifying = Lead(
+        external_id="crm-1",
+        email="late@crm.example",
+        title="Director",
+        country="DE",
+        attributes={"company_size": 100},
+        created_at=timezone.now(),
+    )
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        pytest.raises(DomainError) as refused,
+        transaction.atomic(),
+    ):
+        _leads_save(
+            creates=[qualifying], updates=[], fields=set(), actor=marketer, now=timezone.now()
+        )
+    assert "at the same time" in str(refused.value)
+    assert callbacks == []
+    assert Lead.objects.count() == 1 and StageTransition.objects.count() == 0
