@@ -291,9 +291,12 @@ def _velocity(
             grouping = "GROUPING SETS ((grp, pair), (pair))" if grouped else "pair"
             select_group = "grp, GROUPING(grp) AS is_total" if grouped else "NULL, 1"
             cursor.execute(
+                # The filter sits on the aggregate, not in a WHERE: there the planner
+                # would evaluate a flow sample's correlated `a_at` subquery twice per row.
                 f"SELECT {select_group}, pair, "
                 f"percentile_cont(0.5) WITHIN GROUP (ORDER BY b_at - a_at) "
-                f"FROM ({samples_sql}) samples WHERE a_at IS NOT NULL GROUP BY {grouping}",
+                f"FILTER (WHERE a_at IS NOT NULL) "
+                f"FROM ({samples_sql}) samples GROUP BY {grouping}",
                 params,
             )
             for grp, is_total, pair, value in cursor.fetchall():
