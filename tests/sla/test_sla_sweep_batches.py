@@ -1,0 +1,135 @@
+"""What a sweep batch tells people and integrations: the digests per person and the event
+payloads the claim statement writes itself (they must match the Python definition)."""
+
+import datetime as dt
+
+import pytest
+
+from accounts.models import Notification, Role
+from leads.signals import HandOff
+from sla import services
+from sla.models import SLAClock, SLARecord
+from smarketing.events import integration_events
+from tests.conftest import make_user
+from tests.leads.factories import LeadFactory
+from tests.sla.conftest import ny
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def batches():
+    """The `sla.*` event batches emitted, as (event type, payloads)."""
+    seen = []
+
+    def _receiver(sender, event_type, payloads, **kwargs):
+        if event_type.startswith("sla."):
+            seen.append((event_type, payloads))
+
+    integration_events.connect(_receiver, dispatch_uid="test-sla-batches")
+    yield seen
+    integration_events.disconnect(dispatch_uid="test-sla-batches")
+
+
+@pytest.fixture
+def setup(office_calendar, agreement, product):
+    return office_calendar, agreement
+
+
+def handed_off(owner, at, count, product):
+    """`count` leads handed off to `owner` at `at`, their clocks started."""
+    leads = [
+        LeadFactory(owner=owner, stage="sql", product=product, created_at=at - dt.timedelta(days=1))
+        for _ in range(count)
+    ]
+    services.clocks_start(handoffs=[HandOff(lead.pk, owner.pk, at) for lead in leads])
+    return leads
+
+
+def sweep(at, django_capture_on_commit_callbacks, **kwargs):
+    with django_capture_on_commit_callbacks(execute=True):
+        return services.clocks_sweep(now=at, **kwargs)
+
+
+class TestEventPayloads:
+    @pytest.mark.parametrize(
+        "microseconds", [0, 500_000, 123_456, 10], ids=["whole", "trailing", "full", "leading"]
+    )
+    def test_breach_events_carry_the_clock_as_python_writes_it(
+        self, setup, rep, product, batches, django_capture_on_commit_callbacks, microseconds
+    ):
+        at = ny(2026, 1, 9, 10, 0, 0, microseconds)
+        (lead,) = handed_off(rep, at, 1, product)
+        SLAClock.objects.filter(lead=lead).update(
+            first_touch_at=at + dt.timedelta(days=3), exhausted_at=None
+        )
+        result = sweep(ny(2026, 1, 13), django_capture_on_commit_callbacks)
+        clock = SLAClock.objects.get(lead=lead)
+        assert result.breached == [clock.pk]
+        ((event_type, (payload,)),) = batches
+        assert event_type == "sla.breached"
+        expected = services._event(
+            SLAClock.objects.filter(pk=clock.pk).values_list(*services.EVENT_FIELDS.values())[0]
+        )
+        assert payload == expected
+        assert payload["status"] == "breached"
+        assert payload["handoff_at"] == at.astimezone(dt.UTC).isoformat()
+        assert payload["exhausted_at"] is None
+        assert dt.datetime.fromisoformat(payload["first_touch_at"]) == clock.first_touch_at
+
+    def test_a_batch_of_events_comes_in_deadline_order(
+        self, setup, rep, product, batches, django_capture_on_commit_callbacks
+    ):
+        late = handed_off(rep, ny(2026, 1, 9, 11), 2, product)
+        early = handed_off(rep, ny(2026, 1, 9, 10), 2, product)
+        sweep(ny(2026, 1, 13), django_capture_on_commit_callbacks)
+        ((_, payloads),) = batches
+        assert [p["lead"] for p in payloads] == [lead.pk for lead in early + late]
+
+
+class TestDigests:
+    def test_each_person_gets_one_digest_counting_their_leads_once(
+        self, setup, rep, other_rep, manager, product, django_capture_on_commit_callbacks
+    ):
+        handed_off(rep, ny(2026, 1, 9, 10), 3, product)
+        (alone,) = handed_off(other_rep, ny(2026, 1, 9, 11), 1, product)
+        handed_off(manager, ny(2026, 1, 9, 12), 2, product)  # the manager owns leads too
+        result = sweep(ny(2026, 1, 13), django_capture_on_commit_callbacks)
+        assert len(result.breached) == 6
+        titles = dict(
+            Notification.objects.filter(kind="sla_breached").values_list("user__username", "title")
+        )
+        assert titles == {
+            "rep": "First-touch SLA breached on 3 leads",
+            "other_rep": f"First-touch SLA breached: {alone}",
+            "manager": "First-touch SLA breached on 6 leads",
+        }
+        # The digest names the earliest deadline among the person's leads, in their zone.
+        bodies = dict(
+            Notification.objects.filter(kind="sla_breached").values_list("user__username", "body")
+        )
+        assert bodies["manager"] == (
+            "The first attempt was due at Fri 09 Jan 15:00 (America/New_York) and had not "
+            "been logged."
+        )
+        assert bodies["other_rep"].startswith("The first attempt was due at Fri 09 Jan 16:00")
+
+    def test_a_person_with_an_unknown_time_zone_reads_the_deadline_in_utc(
+        self, setup, sales_team, product, django_capture_on_commit_callbacks
+    ):
+        drifter = make_user("drifter", Role.SALES, sales_team, time_zone="Mars/Olympus")
+        handed_off(drifter, ny(2026, 1, 9, 10), 2, product)
+        sweep(ny(2026, 1, 13), django_capture_on_commit_callbacks)
+        (notification,) = Notification.objects.filter(user=drifter)
+        assert "Fri 09 Jan 20:00 (Mars/Olympus)" in notification.body
+
+    def test_a_sweep_split_in_batches_records_each_clock_once_and_digests_per_batch(
+        self, setup, rep, manager, product, batches, django_capture_on_commit_callbacks
+    ):
+        handed_off(rep, ny(2026, 1, 9, 10), 5, product)
+        result = sweep(ny(2026, 1, 13), django_capture_on_commit_callbacks, batch_size=2)
+        assert len(result.breached) == len(set(result.breached)) == 5
+        assert SLARecord.objects.filter(kind="breach").count() == 5
+        assert [len(payloads) for _, payloads in batches] == [2, 2, 1]
+        assert Notification.objects.filter(user=rep).count() == 3
+        assert Notification.objects.filter(user=manager).count() == 3
