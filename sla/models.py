@@ -249,18 +249,41 @@ class SLAClock(models.Model):
 
 
 class SLARecord(models.Model):
-    """A warning, breach or exhaustion that happened to a clock: at most one of each kind."""
+    """A warning, breach or exhaustion that happened to a clock: at most one of each kind.
+
+    Written by the thousand in a sweep and read only per clock, so the table carries no
+    index beyond its key and the unique (clock, kind), which also serves lookups by clock:
+    every other index would be paid on each insert for no query. For the same reason its
+    foreign keys are not database constraints: each would check and lock the referenced
+    row once per inserted record (about a quarter of the cost of the sweep's own update
+    of the clocks, each). A record is only ever written for a clock the same transaction
+    holds locked, and `on_delete` is carried out by Django: deleting a lead deletes its
+    clocks' records, deleting a user clears `owner`.
+    """
 
     class Kind(models.TextChoices):
         WARNING = "warning", "Warning"
         BREACH = "breach", "Breach"
         EXHAUSTION = "exhaustion", "Exhaustion"
 
-    clock = models.ForeignKey(SLAClock, on_delete=models.CASCADE, related_name="records")
+    clock = models.ForeignKey(
+        SLAClock,
+        on_delete=models.CASCADE,
+        related_name="records",
+        db_index=False,
+        db_constraint=False,
+    )
     kind = models.CharField(max_length=12, choices=Kind.choices)
     at = models.DateTimeField()
+    # Who owned the clock when it happened (clocks follow reassignment).
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     detail = models.CharField(max_length=255, blank=True)
 
@@ -269,7 +292,6 @@ class SLARecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["clock", "kind"], name="one_record_per_clock_kind")
         ]
-        indexes = [models.Index(fields=["kind", "at"], name="sla_record_kind_at")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of clock {self.clock_id}"

@@ -133,3 +133,28 @@ class TestDigests:
         assert [len(payloads) for _, payloads in batches] == [2, 2, 1]
         assert Notification.objects.filter(user=rep).count() == 3
         assert Notification.objects.filter(user=manager).count() == 3
+
+
+class TestRecords:
+    def test_deleting_a_lead_deletes_its_clocks_and_their_records(
+        self, setup, rep, product, django_capture_on_commit_callbacks
+    ):
+        gone, kept = handed_off(rep, ny(2026, 1, 9, 10), 2, product)
+        sweep(ny(2026, 1, 13), django_capture_on_commit_callbacks)
+        assert SLARecord.objects.count() == 2
+        gone.delete()
+        assert list(SLARecord.objects.values_list("clock__lead", flat=True)) == [kept.pk]
+        assert not SLAClock.objects.filter(lead_id=gone.pk).exists()
+
+    def test_deleting_a_user_keeps_the_records_of_their_clocks_without_an_owner(
+        self, setup, sales_team, product, django_capture_on_commit_callbacks
+    ):
+        leaver = make_user("leaver", Role.SALES, sales_team)
+        handed_off(leaver, ny(2026, 1, 9, 10), 2, product)
+        sweep(ny(2026, 1, 13), django_capture_on_commit_callbacks)
+        assert SLARecord.objects.filter(owner=leaver).count() == 2
+        leaver.delete()
+        assert list(SLARecord.objects.values_list("kind", "owner")) == [
+            ("breach", None),
+            ("breach", None),
+        ]
