@@ -197,17 +197,32 @@ def assess(
     definitions: ActiveDefinitions,
     names: Names,
     now: datetime,
+    *,
+    explained: dict | None = None,
 ) -> Assessment | None:
-    """Score `lead` against the active definitions; None when no definition is active."""
+    """Score `lead` against the active definitions; None when no definition is active.
+
+    `explained`, a dict kept by the caller for one batch scored with the same
+    `definitions`, holds the `details` made so far by results: leads with the same results
+    (most of a batch falls into a few kinds) then share one `details` dict, built and later
+    JSON-encoded once. Shared, so it must not be changed in place.
+    """
     if not definitions.any:
         return None
     attributes = lead_attributes(lead, names)
-    results: dict[str, scoring.ScoreResult] = {}
-    details: dict = {"primary": definitions.primary}
-    for stage, active in definitions.by_stage().items():
-        result = active.definition.compiled.evaluate(attributes, events, now)
-        results[stage] = result
-        details[stage] = {"definition": active.summary(), **result.to_dict()}
+    by_stage = definitions.by_stage()
+    results: dict[str, scoring.ScoreResult] = {
+        stage: active.definition.compiled.evaluate(attributes, events, now)
+        for stage, active in by_stage.items()
+    }
+    key = tuple(results.values())
+    details = explained.get(key) if explained is not None else None
+    if details is None:
+        details = {"primary": definitions.primary}
+        for stage, active in by_stage.items():
+            details[stage] = {"definition": active.summary(), **results[stage].to_dict()}
+        if explained is not None:
+            explained[key] = details
     primary = results[definitions.primary]
     return Assessment(
         score=primary.score,

@@ -194,13 +194,19 @@ def rows_insert(objs: Sequence[Model]) -> Sequence[Model]:
         connection.wrap_database_errors,
         cursor.cursor.copy(copy_sql) as copy,
     ):
+        # Rows may share one JSON value (scoring explanations of a batch): encoded once.
+        encoded: dict[int, str] = {}
         for obj in objs:
             for field in stamped:
                 field.pre_save(obj, add=True)
             row = list(values_of(obj))
             for index, encoder in json_columns:
-                if row[index] is not None:
-                    row[index] = json.dumps(row[index], cls=encoder)
+                value = row[index]
+                if value is not None:
+                    text = encoded.get(id(value))
+                    if text is None:
+                        text = encoded[id(value)] = json.dumps(value, cls=encoder)
+                    row[index] = text
             copy.write_row(row)
     if connection.queries_logged:  # so query counts and timings see the COPY too
         connection.queries_log.append(

@@ -49,8 +49,11 @@ def leads_score(
     names = names if names is not None else Names.load()
     if events is None:
         events = events_by_lead([lead.pk for lead in leads if lead.pk], definitions, now)
+    explained: dict = {}
     for lead in leads:
-        assessment = assess(lead, events.get(lead.pk, []), definitions, names, now)
+        assessment = assess(
+            lead, events.get(lead.pk, []), definitions, names, now, explained=explained
+        )
         if (
             lead.score != assessment.score
             or lead.fit_score != assessment.fit_score

@@ -187,3 +187,31 @@ def test_new_leads_that_qualify_are_written_once_with_their_moves_and_owner(
     assert (analyst.stage, analyst.owner_id, analyst.sql_at) == ("lead", None, None)
     assert StageTransition.objects.filter(lead__in=directors).count() == 4
     assert SLAClock.objects.filter(lead__in=directors).count() == 2
+
+
+def test_leads_with_the_same_results_store_the_explanation_they_would_get_alone(
+    hand_off_setup, marketer
+):
+    from leads.services import lead_create, leads_upsert
+
+    def row(number: int, title: str) -> dict:
+        return {
+            "external_id": f"same-{number}",
+            "email": f"p{number}@acme.example",
+            "title": title,
+            "country": "DE",
+            "attributes": {"company_size": 100 if number else 10},
+        }
+
+    result = leads_upsert(
+        rows=[row(0, "Director"), row(1, "Director"), row(2, "Director"), row(3, "Analyst")],
+        actor=marketer,
+    )
+    alone = lead_create(data=row(4, "Director"), actor=marketer)
+
+    stored = dict(Lead.objects.filter(pk__in=result.created).values_list("email", "score_details"))
+    assert stored["p1@acme.example"] == stored["p2@acme.example"] == alone.score_details
+    assert stored["p1@acme.example"]["mql"]["score"] == 30
+    # Different results, different explanations: a smaller company, another title.
+    assert stored["p0@acme.example"]["mql"]["score"] == 20
+    assert stored["p3@acme.example"]["mql"]["score"] == 10
