@@ -225,3 +225,21 @@ def test_a_delivery_is_attempted_once_even_when_the_message_comes_twice(admin_us
         assert webhook_delivery_attempt(delivery_id=delivery.pk) == "succeeded"
         assert webhook_delivery_attempt(delivery_id=delivery.pk) == "succeeded"
     assert len(receiver.requests) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.celery_worker
+def test_a_large_batch_of_events_is_fanned_out_by_the_worker_and_all_delivered(
+    celery_worker, admin_user
+):
+    from smarketing.events import emit_many
+
+    with Receiver() as receiver:
+        webhook_subscription_create(
+            name="Pager", url=receiver.url, event_types=["sla.breached"], created_by=admin_user
+        )
+        emit_many("sla.breached", [{"clock": n} for n in range(120)], occurred_at=timezone.now())
+        wait_for(lambda: len(receiver.requests) == 120, timeout=60)
+    clocks = sorted(json.loads(request["body"])["data"]["clock"] for request in receiver.requests)
+    assert clocks == list(range(120))
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"succeeded"}
