@@ -274,17 +274,23 @@ def agreement_delete(*, agreement: SLAAgreement) -> None:
     SLAAgreement.objects.filter(family=agreement.family).delete()
 
 
-def _agreement_for(agreements: Sequence[SLAAgreement], lead: dict, on: datetime):
-    """The agreement covering a lead's product/persona on a day; most specific wins."""
+def _agreement_for(
+    coverage: Sequence[tuple[SLAAgreement, frozenset[int], frozenset[int]]],
+    lead: dict,
+    on: datetime,
+):
+    """The agreement covering a lead's product/persona on a day; most specific wins.
+
+    `coverage` holds each agreement with the ids of its products and personas (empty: all),
+    read once per batch rather than once per lead.
+    """
     day = on.astimezone(UTC).date()
     best, best_key = None, None
-    for agreement in agreements:
+    for agreement, product_ids, persona_ids in coverage:
         if agreement.effective_from > day or (
             agreement.effective_until is not None and agreement.effective_until < day
         ):
             continue
-        product_ids = {p.pk for p in agreement.products.all()}
-        persona_ids = {p.pk for p in agreement.personas.all()}
         if product_ids and lead["product_id"] not in product_ids:
             continue
         if persona_ids and lead["persona_id"] not in persona_ids:
@@ -335,17 +341,29 @@ def clocks_start(*, handoffs: Sequence, now: datetime | None = None) -> list[SLA
     default_calendar = BusinessCalendar.objects.filter(
         is_default=True, superseded_at__isnull=True
     ).first()
-    agreements = list(
-        SLAAgreement.objects.filter(
+    coverage = [
+        (
+            agreement,
+            frozenset(p.pk for p in agreement.products.all()),
+            frozenset(p.pk for p in agreement.personas.all()),
+        )
+        for agreement in SLAAgreement.objects.filter(
             status=SLAAgreement.Status.ACTIVE, superseded_at__isnull=True
         ).prefetch_related("products", "personas")
-    )
+    ]
+    # A batch's hand-offs share a few products, personas, instants and calendars: each
+    # agreement choice and each set of deadlines is worked out once per distinct case.
+    chosen: dict[tuple, SLAAgreement | None] = {}
+    deadlines: dict[tuple, clock_rules.Deadlines] = {}
     clocks = []
     for handoff in handoffs:
         lead = leads.get(handoff.lead_id)
         if lead is None or lead["stage"] not in SALES_STAGES:
             continue
-        agreement = _agreement_for(agreements, lead, handoff.at)
+        case = (lead["product_id"], lead["persona_id"], handoff.at)
+        if case not in chosen:
+            chosen[case] = _agreement_for(coverage, lead, handoff.at)
+        agreement = chosen[case]
         calendar = team_calendars.get(owner_teams.get(handoff.owner_id)) or default_calendar
         if agreement is None or calendar is None:
             logger.warning(
@@ -354,7 +372,12 @@ def clocks_start(*, handoffs: Sequence, now: datetime | None = None) -> list[SLA
                 "agreement" if agreement is None else "calendar",
             )
             continue
-        due = clock_rules.deadlines(calendar_engine_for(calendar), handoff.at, _terms(agreement))
+        timing = (calendar.pk, agreement.pk, handoff.at)
+        due = deadlines.get(timing)
+        if due is None:
+            due = deadlines[timing] = clock_rules.deadlines(
+                calendar_engine_for(calendar), handoff.at, _terms(agreement)
+            )
         clocks.append(
             SLAClock(
                 lead_id=handoff.lead_id,

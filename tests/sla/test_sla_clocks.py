@@ -79,6 +79,32 @@ class TestStartingClocks:
         assert SLAClock.objects.get(lead=analytics_lead).first_touch_due_at == ny(2026, 1, 6, 12)
         assert SLAClock.objects.get(lead=plain_lead).agreement == agreement
 
+    def test_one_batch_gives_each_hand_off_its_own_agreement_and_deadlines(
+        self, setup, agreement, rep, product
+    ):
+        specific = SLAAgreementFactory(name="Analytics SLA", first_touch_hours=2)
+        specific.products.set([product])
+        tuesday, friday = ny(2026, 1, 6, 10), ny(2026, 1, 9, 16)
+        cases = [(product, tuesday), (None, tuesday), (product, friday), (None, friday)]
+        leads = [
+            LeadFactory(owner=rep, stage="sql", product=lead_product, created_at=tuesday)
+            for lead_product, _ in cases
+        ]
+        services.clocks_start(
+            handoffs=[
+                HandOff(lead.pk, rep.pk, at) for lead, (_, at) in zip(leads, cases, strict=True)
+            ]
+        )
+        clocks = {clock.lead_id: clock for clock in SLAClock.objects.all()}
+        assert [
+            (clocks[lead.pk].agreement, clocks[lead.pk].first_touch_due_at) for lead in leads
+        ] == [
+            (specific, ny(2026, 1, 6, 12)),
+            (agreement, ny(2026, 1, 6, 15)),
+            (specific, ny(2026, 1, 12, 10)),
+            (agreement, ny(2026, 1, 12, 13)),
+        ]
+
     def test_a_hand_off_no_agreement_covers_starts_no_clock(self, office_calendar, rep, hand_off):
         lead = hand_off(rep, ny(2026, 1, 6, 10))
         assert not SLAClock.objects.filter(lead=lead).exists()
