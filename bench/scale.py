@@ -210,8 +210,10 @@ def _pages_under_load(url: str, scale: str) -> dict:
         }
         results = {}
         for name, (path, cookie) in phases.items():
-            for _ in range(GUNICORN_WORKERS * 2):  # warm every worker
-                _get(port, path, cookie)
+            # Warm every worker (templates compiled, connections open, as in a server that
+            # has been up a while): concurrent requests, since one client at a time is
+            # mostly answered by the same idle worker.
+            _load(port, path, cookie, 3, clients=GUNICORN_WORKERS * 2)
             results[name] = _load(port, path, cookie, requests)
             # The same page for one client alone: its service time, without queueing.
             results[name]["alone"] = _load(
