@@ -5,7 +5,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -14,29 +13,52 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Persona',
+            name="Persona",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, unique=True)),
-                ('summary', models.TextField(blank=True)),
-                ('role_title', models.CharField(blank=True, max_length=160, verbose_name='role / title')),
-                ('industry', models.CharField(blank=True, max_length=120)),
-                ('company_size', models.CharField(blank=True, max_length=60)),
-                ('region', models.CharField(blank=True, max_length=120)),
-                ('goals', models.TextField(blank=True)),
-                ('pain_points', models.TextField(blank=True)),
-                ('triggers', models.TextField(blank=True, help_text='What made them look for a solution.')),
-                ('expectations', models.TextField(blank=True)),
-                ('information_sources', models.TextField(blank=True)),
-                ('objections', models.TextField(blank=True)),
-                ('preferred_channels', models.TextField(blank=True)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('active', 'Active'), ('retired', 'Retired')], default='draft', max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('contributors', models.ManyToManyField(blank=True, related_name='personas', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, unique=True)),
+                ("summary", models.TextField(blank=True)),
+                (
+                    "role_title",
+                    models.CharField(blank=True, max_length=160, verbose_name="role / title"),
+                ),
+                ("industry", models.CharField(blank=True, max_length=120)),
+                ("company_size", models.CharField(blank=True, max_length=60)),
+                ("region", models.CharField(blank=True, max_length=120)),
+                ("goals", models.TextField(blank=True)),
+                ("pain_points", models.TextField(blank=True)),
+                (
+                    "triggers",
+                    models.TextField(blank=True, help_text="What made them look for a solution."),
+                ),
+                ("expectations", models.TextField(blank=True)),
+                ("information_sources", models.TextField(blank=True)),
+                ("objections", models.TextField(blank=True)),
+                ("preferred_channels", models.TextField(blank=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("active", "Active"), ("retired", "Retired")],
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "contributors",
+                    models.ManyToManyField(
+                        blank=True, related_name="personas", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
     ]
