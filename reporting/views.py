@@ -11,7 +11,6 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q, Sum
 from django.http import HttpResponse
@@ -34,6 +33,7 @@ from reporting.models import (
 )
 from reporting.periods import parse_period, period_inputs
 from smarketing.api_support import DomainError
+from smarketing.caching import cache_get_many, cache_set_many
 from smarketing.events import EVENT_TYPES
 
 STAGE_LABELS = {
@@ -113,11 +113,11 @@ def dashboard_context(request) -> dict:
     (start, end), period_error = _period(request)
     seconds = settings.DASHBOARD_CACHE_SECONDS
     key = f"reporting:dashboard:v1:{start.isoformat()}:{end.isoformat()}"
-    data = cache.get(key) if seconds else None
+    data = cache_get_many([key]).get(key) if seconds else None
     if data is None:
         data = _dashboard_data(start, end)
         if seconds:
-            cache.set(key, data, seconds)
+            cache_set_many({key: data}, seconds)
     return {**data, "period_error": period_error, "cache_seconds": seconds}
 
 

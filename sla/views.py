@@ -8,7 +8,6 @@ from datetime import UTC, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
@@ -26,6 +25,7 @@ from sla.api import compliance_period
 from sla.forms import AgreementForm, AttemptForm, CalendarForm, CompliancePeriodForm
 from sla.models import BusinessCalendar, SLAAgreement, SLAClock
 from smarketing.api_support import DomainError
+from smarketing.caching import cache_get_many, cache_set_many
 
 QUEUE_PAGE_SIZE = 50
 
@@ -96,7 +96,7 @@ def queue_rows_html(request, clocks) -> str:
         + hashlib.sha256(repr((version, zone, _row_inputs(clock))).encode()).hexdigest()
         for clock in clocks
     }
-    cached = cache.get_many(list(keys.values()))
+    cached = cache_get_many(list(keys.values()))
     options = AttemptForm.options_html()
     fresh = {}
     parts = []
@@ -111,7 +111,7 @@ def queue_rows_html(request, clocks) -> str:
             fresh[key] = row
         parts.append(row)
     if fresh:
-        cache.set_many(fresh, QUEUE_ROW_CACHE_SECONDS)
+        cache_set_many(fresh, QUEUE_ROW_CACHE_SECONDS)
     csrf_field = format_html(
         '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request)
     )

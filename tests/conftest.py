@@ -241,3 +241,22 @@ def artifact_path():
         return ARTIFACTS / name
 
     return _path
+
+
+@pytest.fixture
+def cache_unreachable(settings):
+    """The cache pointed at a local port nothing listens on (a real refused connection),
+    with the dashboard's cache on."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    settings.DASHBOARD_CACHE_SECONDS = 60

@@ -41,3 +41,11 @@ def test_the_cached_figures_are_kept_for_their_period_only(cached_dashboard, cli
     assert 'data-testid="funnel-count-lead">2<' in client.get("/").content.decode()
     cache.clear()
     assert 'data-testid="funnel-count-lead">3<' in client.get("/").content.decode()
+
+
+def test_the_dashboard_is_computed_when_the_cache_is_down(cache_unreachable, client, marketer):
+    LeadFactory.create_batch(2)
+    client.force_login(marketer)
+    response = client.get("/")
+    assert response.status_code == 200
+    assert 'data-testid="funnel-count-lead">2<' in response.content.decode()

@@ -222,3 +222,15 @@ def test_a_cached_row_posts_with_this_sessions_csrf_token(
         action, {"channel": "call", "outcome": "no_answer", "csrfmiddlewaretoken": token}
     )
     assert logged.status_code == 302
+
+
+def test_the_queue_is_rendered_when_the_cache_is_down(
+    cache_unreachable, client, office_calendar, agreement, rep, hand_off
+):
+    lead = hand_off(rep, ny(2026, 1, 8, 10), company="Acme")
+    client.force_login(rep)
+    response = client.get("/sla/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Acme" in page and lead.full_name in page
+    assert page.count('data-testid="clock-row"') == 1
