@@ -11,7 +11,9 @@ os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
 os.environ.setdefault("CELERY_RESULT_BACKEND", os.environ["CELERY_BROKER_URL"])
 # A queue of this test run's own, so parallel runs and leftovers never cross.
 os.environ.setdefault("CELERY_TASK_DEFAULT_QUEUE", f"smarketing-test-{os.getpid()}")
-os.environ.setdefault("REDIS_URL", os.environ["CELERY_BROKER_URL"])
+# The cache on the next Redis database: tests that clear the cache (FLUSHDB) must not
+# drop the broker's queued messages.
+os.environ.setdefault("REDIS_URL", os.environ["CELERY_BROKER_URL"].rsplit("/", 1)[0] + "/15")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("SECURE_COOKIES", "false")
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
