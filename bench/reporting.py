@@ -29,7 +29,7 @@ import statistics
 import threading
 import time
 
-from bench.common import scratch_database
+from bench.common import best_of, scratch_database
 
 BENCH_DATABASE = os.environ.get("BENCH_DATABASE_NAME", "smarketing_bench") + "_reporting"
 # `tiny` only checks that the benchmark runs (the test suite uses it).
@@ -147,56 +147,61 @@ GROUP BY l.source
 """
 
 
-def _best(function, repeats: int = REPEATS):
-    result, best = None, float("inf")
-    for _ in range(repeats):
-        began = time.perf_counter()
-        result = function()
-        best = min(best, time.perf_counter() - began)
-    return best, result
+def last_quarter():
+    """The 91 whole days before today, in the company's zone, as aware instants."""
+    from django.utils import timezone
+
+    from reporting.selectors import day_start, local_day
+
+    today = local_day(timezone.now())
+    return day_start(today - dt.timedelta(days=91)), day_start(today)
+
+
+def live_cohort_by_source(start, end):
+    """The measured report: the cohort funnel by source computed live, without velocity."""
+    from reporting.selectors import funnel_report
+
+    return funnel_report(
+        start=start,
+        end=end,
+        mode="cohort",
+        group_by="source",
+        use_snapshots=False,
+        with_velocity=False,
+    )
+
+
+def hand_written(start, end) -> list[tuple]:
+    """The baseline: `HAND_WRITTEN` over the same period."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(HAND_WRITTEN, [start, end])
+        return cursor.fetchall()
 
 
 def _measure(scale: str, leads: int, generated: dict) -> list[dict]:
-    from django.db import connection
-    from django.utils import timezone
-
-    from reporting.selectors import day_start, funnel_report, local_day
+    from reporting.selectors import funnel_report
     from reporting.services import funnel_snapshots_roll_up
 
     began = time.perf_counter()
     days = funnel_snapshots_roll_up(full=True)
     rollup_seconds = time.perf_counter() - began
 
-    today = local_day(timezone.now())
-    start, end = day_start(today - dt.timedelta(days=91)), day_start(today)
+    start, end = last_quarter()
 
     def from_snapshots():
         return funnel_report(
             start=start, end=end, mode="cohort", group_by="source", with_velocity=False
         )
 
-    def live():
-        return funnel_report(
-            start=start,
-            end=end,
-            mode="cohort",
-            group_by="source",
-            use_snapshots=False,
-            with_velocity=False,
-        )
-
-    def hand_written():
-        with connection.cursor() as cursor:
-            cursor.execute(HAND_WRITTEN, [start, end])
-            return cursor.fetchall()
-
-    snapshot_seconds, snapshot_report = _best(from_snapshots)
-    live_seconds, live_report = _best(live)
-    sql_seconds, sql_rows = _best(hand_written)
-    velocity_seconds, _ = _best(
+    snapshot_seconds, snapshot_report = best_of(from_snapshots, REPEATS)
+    live_seconds, live_report = best_of(lambda: live_cohort_by_source(start, end), REPEATS)
+    sql_seconds, sql_rows = best_of(lambda: hand_written(start, end), REPEATS)
+    velocity_seconds, _ = best_of(
         lambda: funnel_report(start=start, end=end, mode="cohort", group_by="source"), 3
     )
-    flow_seconds, flow_report = _best(
+    flow_seconds, flow_report = best_of(
         lambda: funnel_report(start=start, end=end, mode="flow", group_by="source"), 3
     )
 

@@ -39,6 +39,7 @@ import time
 
 from bench.common import (
     ROOT,
+    best_of,
     child_env,
     peak_memory_kib,
     percentile,
@@ -101,47 +102,17 @@ def run(scale: str = "default") -> list[dict]:
 
 
 def _funnel_live() -> dict:
-    from django.db import connection
-    from django.utils import timezone
+    from bench.reporting import hand_written, last_quarter, live_cohort_by_source
 
-    from bench.reporting import HAND_WRITTEN
-    from reporting.selectors import day_start, funnel_report, local_day
-
-    today = local_day(timezone.now())
-    start, end = day_start(today - dt.timedelta(days=91)), day_start(today)
-
-    def live():
-        return funnel_report(
-            start=start,
-            end=end,
-            mode="cohort",
-            group_by="source",
-            use_snapshots=False,
-            with_velocity=False,
-        )
-
-    def hand_written():
-        with connection.cursor() as cursor:
-            cursor.execute(HAND_WRITTEN, [start, end])
-            return cursor.fetchall()
-
-    live_seconds, report = _best(live)
-    sql_seconds, rows = _best(hand_written)
+    start, end = last_quarter()
+    live_seconds, report = best_of(lambda: live_cohort_by_source(start, end))
+    sql_seconds, rows = best_of(lambda: hand_written(start, end))
     return {
         "live_ms": live_seconds * 1000,
         "sql_ms": sql_seconds * 1000,
         "cohort": report.total.counts["lead"],
         "agree": report.total.counts["lead"] == sum(row[1] for row in rows),
     }
-
-
-def _best(function, repeats: int = 3):
-    best, result = float("inf"), None
-    for _ in range(repeats):
-        began = time.perf_counter()
-        result = function()
-        best = min(best, time.perf_counter() - began)
-    return best, result
 
 
 def _free_port() -> int:
