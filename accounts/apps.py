@@ -8,6 +8,15 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and teams"
 
     def ready(self) -> None:
+        from accounts import services
         from accounts.roles import sync_role_groups
+        from core import events
 
         post_migrate.connect(sync_role_groups, dispatch_uid="accounts.sync_role_groups")
+        # Emails are sent by a worker, never in the request that caused them.
+        events.subscribe(
+            services.CREATED,
+            name="accounts.notification_emails",
+            handler=services.notification_emails_react,
+            inline=False,
+        )

@@ -1,17 +1,38 @@
-"""Writes for accounts: notifications to people (in-app bell plus email)."""
+"""Writes for accounts: notifications to people (the in-app bell, and an email copy).
+
+The bell is the record: a notification is a row written in the transaction of whatever
+caused it. Its email copy is a durable reaction (`notification.created` through the
+outbox), sent by a worker after commit, so a mail server outage or a killed worker delays
+an email and never loses it (email is at-least-once: a worker killed after sending and
+before committing sends it again).
+"""
 
 import logging
 import smtplib
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.core.mail import send_mail, send_mass_mail
-from django.db import transaction
+from django.core.mail import send_mass_mail
 from django.utils import timezone
 
 from accounts.models import Notification, User
+from core import events
 
 logger = logging.getLogger(__name__)
+
+CREATED = "notification.created"
+
+
+def notifications_create(
+    notifications: list[Notification], *, email: bool = True
+) -> list[Notification]:
+    """Write unsaved notifications in one insert; their email copies follow after commit."""
+    if not notifications:
+        return []
+    Notification.objects.bulk_create(notifications)
+    if email:
+        events.publish(CREATED, [{"notification": row.pk} for row in notifications])
+    return notifications
 
 
 def notification_send(
@@ -23,29 +44,18 @@ def notification_send(
     url: str = "",
     email: bool = True,
 ) -> list[Notification]:
-    """Create one in-app notification per user and, after commit, email those with an address.
+    """One in-app notification per user (and an email copy to those with an address).
 
     `url` is a path inside the app; emails carry it as text.
     """
-    users = [user for user in users if user is not None]
-    notifications = Notification.objects.bulk_create(
-        [Notification(user=user, kind=kind, title=title, body=body, url=url) for user in users]
+    return notifications_create(
+        [
+            Notification(user=user, kind=kind, title=title[:200], body=body, url=url)
+            for user in users
+            if user is not None
+        ],
+        email=email,
     )
-    if email:
-        recipients = [user.email for user in users if user.email]
-
-        def _send() -> None:
-            text = body + (f"\n\n{url}" if url else "")
-            for recipient in recipients:
-                try:
-                    send_mail(title, text, settings.DEFAULT_FROM_EMAIL, [recipient])
-                except (OSError, smtplib.SMTPException) as exc:
-                    # The in-app notification is the record; a mail outage must not fail it.
-                    logger.warning("notification email to %s failed: %s", recipient, exc)
-
-        if recipients:
-            transaction.on_commit(_send)
-    return notifications
 
 
 def notifications_mark_read(*, user: User, ids: Iterable[int] | None = None) -> int:
@@ -57,9 +67,8 @@ def notifications_mark_read(*, user: User, ids: Iterable[int] | None = None) -> 
 
 
 def notification_emails_send(*, notification_ids: Iterable[int]) -> int:
-    """Email copies of stored notifications over one mail connection (for batches written
-    with `Notification.objects.bulk_create`, e.g. the SLA sweep's digests). Answers how many
-    emails went out; a mail outage is logged, the in-app notifications stay the record."""
+    """Email copies of stored notifications over one mail connection. Answers how many
+    emails went out. A mail outage raises, so the outbox tries again later."""
     notifications = (
         Notification.objects.filter(pk__in=list(notification_ids))
         .select_related("user")
@@ -82,4 +91,9 @@ def notification_emails_send(*, notification_ids: Iterable[int]) -> int:
         return send_mass_mail(messages)
     except (OSError, smtplib.SMTPException) as exc:
         logger.warning("notification emails (%s) failed: %s", len(messages), exc)
-        return 0
+        raise
+
+
+def notification_emails_react(batch: list[events.Event]) -> None:
+    """Outbox handler of `notification.created`: email the batch's notifications."""
+    notification_emails_send(notification_ids=[event.payload["notification"] for event in batch])

@@ -14,7 +14,6 @@ from rest_framework.response import Response
 from goals import permissions, progress, selectors, services
 from goals.models import Goal, KeyResult, Objective, RevenuePlan
 from leads.models import Product
-from smarketing.api import router
 
 # --- goals ----------------------------------------------------------------------------------
 
@@ -438,8 +437,3 @@ class ObjectiveViewSet(viewsets.ModelViewSet):
             {"id": check_in.pk, "key_result": KeyResultSerializer(kr).data},
             status=status.HTTP_201_CREATED,
         )
-
-
-router.register("goals", GoalViewSet, basename="goal")
-router.register("revenue-plans", RevenuePlanViewSet, basename="revenue-plan")
-router.register("objectives", ObjectiveViewSet, basename="objective")

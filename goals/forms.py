@@ -12,13 +12,6 @@ STRETCH_LIMIT = Decimal(3)
 """A target above this many times last period's figure must be confirmed as realistic."""
 
 
-def apply_errors(form: forms.BaseForm, exc) -> None:
-    """Show a service's ValidationError next to the form's fields (else above the form)."""
-    for field, messages in exc.message_dict.items():
-        for message in messages:
-            form.add_error(field if field in form.fields else None, message)
-
-
 class GoalForm(forms.ModelForm):
     confirm_stretch = forms.BooleanField(
         required=False,

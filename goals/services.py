@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from core.errors import DomainError
 from goals import planning, selectors
 from goals.models import (
     RATE_METRICS,
@@ -29,7 +30,6 @@ from goals.models import (
     PlanProductShare,
     RevenuePlan,
 )
-from smarketing.api_support import DomainError
 
 STAGE_ORDER = {stage: rank for rank, stage in enumerate(planning.STAGES)}
 

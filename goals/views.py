@@ -9,6 +9,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from core.errors import DomainError
+from core.forms import apply_errors
 from goals import permissions, planning, progress, selectors, services
 from goals.forms import (
     CheckInForm,
@@ -16,10 +18,8 @@ from goals.forms import (
     KeyResultForm,
     ObjectiveForm,
     RevenuePlanForm,
-    apply_errors,
 )
 from goals.models import Goal, KeyResult, Objective, OwnerTeam, RevenuePlan
-from smarketing.api_support import DomainError
 
 RATE_LABELS = {
     "lead_to_mql_rate": "Lead → MQL",

@@ -22,8 +22,12 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from accounts.models import User
+from core import jobs
+from core.errors import DomainError
 from leads.models import LeadImport
-from smarketing.api_support import DomainError
+from leads.services.records import leads_upsert
+
+IMPORT_TASK = "leads.import_tasks.lead_import_run"
 
 logger = logging.getLogger(__name__)
 
@@ -212,8 +216,6 @@ def lead_import_start(
     *, lead_import: LeadImport, mapping: dict[str, str], now: datetime | None = None
 ) -> LeadImport:
     """Save the column mapping and queue the import (the task runs after commit)."""
-    from leads.import_tasks import lead_import_run as task
-
     now = now or timezone.now()
     cleaned = check_mapping(lead_import.header, mapping)
     with transaction.atomic():
@@ -225,7 +227,7 @@ def lead_import_start(
         locked.mapping = cleaned
         locked.status = LeadImport.Status.QUEUED
         locked.save(update_fields=["mapping", "status"])
-        transaction.on_commit(lambda: task.delay(locked.pk))
+        jobs.send_on_commit(IMPORT_TASK, locked.pk)
     return locked
 
 
@@ -298,8 +300,6 @@ def _report_lines(rejected: list[tuple[int, list[str], str]], delimiter: str) ->
 def _process_batch(
     lead_import: LeadImport, batch: list[tuple[int, list[str]]], actor: User | None
 ) -> tuple[int, int, list[tuple[int, list[str], str]]]:
-    from leads.services import leads_upsert
-
     header, mapping = lead_import.header, lead_import.mapping
     rejected: list[tuple[int, list[str], str]] = []
     rows: list[dict] = []

@@ -31,17 +31,31 @@ Qualification rules (automatic moves; manual moves go through `lead_transition`)
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from leads import scoring
 from leads.lifecycle import Stage
-from leads.models import Campaign, Event, Lead, Product, QualificationDefinition
+from leads.models import Campaign, Event, Product, QualificationDefinition
 
 # Stages whose leads are rescored when a definition changes.
 OPEN_STAGES: tuple[str, ...] = (Stage.LEAD, Stage.MQL, Stage.RECYCLED, Stage.SQL)
 SCORE_FIELDS: tuple[str, ...] = ("score", "fit_score", "engagement_score", "score_details")
+# What scoring reads of a lead row (attnames), besides its id and stage.
+SCORED_FIELDS: tuple[str, ...] = (
+    "attributes",
+    "title",
+    "company",
+    "country",
+    "source",
+    "email",
+    "persona_id",
+    "product_id",
+    "campaign_id",
+    "stage_changed_at",
+    *SCORE_FIELDS,
+)
 
 
 @dataclass(frozen=True)
@@ -130,7 +144,7 @@ class Names:
         )
 
 
-def lead_attributes(lead: Lead, names: Names) -> dict:
+def lead_attributes(lead: Mapping, names: Names) -> dict:
     """The flat mapping fit rules are evaluated on.
 
     The lead's free JSON `attributes` (company_size, industry…) plus its own fields, which
@@ -138,16 +152,18 @@ def lead_attributes(lead: Lead, names: Names) -> dict:
     `email_domain`, `persona` (name), `product` (code) and `campaign` (name). Blank fields
     are left out, so `exists` means "filled in".
     """
-    attributes = dict(lead.attributes) if isinstance(lead.attributes, dict) else {}
+    raw = lead["attributes"]
+    attributes = dict(raw) if isinstance(raw, dict) else {}
+    email = lead["email"]
     own = {
-        "title": lead.title,
-        "company": lead.company,
-        "country": lead.country,
-        "source": lead.source,
-        "email_domain": lead.email.rpartition("@")[2] if lead.email else "",
-        "persona": names.personas.get(lead.persona_id) if lead.persona_id else None,
-        "product": names.products.get(lead.product_id) if lead.product_id else None,
-        "campaign": names.campaigns.get(lead.campaign_id) if lead.campaign_id else None,
+        "title": lead["title"],
+        "company": lead["company"],
+        "country": lead["country"],
+        "source": lead["source"],
+        "email_domain": email.rpartition("@")[2] if email else "",
+        "persona": names.personas.get(lead["persona_id"]) if lead["persona_id"] else None,
+        "product": names.products.get(lead["product_id"]) if lead["product_id"] else None,
+        "campaign": names.campaigns.get(lead["campaign_id"]) if lead["campaign_id"] else None,
     }
     for key, value in own.items():
         if value:
@@ -192,7 +208,7 @@ class Assessment:
 
 
 def assess(
-    lead: Lead,
+    lead: Mapping,
     events: list[dict],
     definitions: ActiveDefinitions,
     names: Names,
@@ -200,7 +216,7 @@ def assess(
     *,
     explained: dict | None = None,
 ) -> Assessment | None:
-    """Score `lead` against the active definitions; None when no definition is active.
+    """Score `lead` (a lead row) against the active definitions; None when none is active.
 
     `explained`, a dict kept by the caller for one batch scored with the same
     `definitions`, holds the `details` made so far by results: leads with the same results
@@ -234,16 +250,16 @@ def assess(
 
 
 def qualification_moves(
-    lead: Lead,
+    lead: Mapping,
     events: list[dict],
     results: dict[str, scoring.ScoreResult],
     definitions: ActiveDefinitions,
     now: datetime,
 ) -> list[tuple[str, ActiveDefinition]]:
     """The automatic moves the results call for (see the module docstring)."""
-    stage = lead.stage
-    if stage == Stage.RECYCLED and lead.stage_changed_at is not None:
-        recycled_at = lead.stage_changed_at
+    stage = lead["stage"]
+    if stage == Stage.RECYCLED and lead["stage_changed_at"] is not None:
+        recycled_at = lead["stage_changed_at"]
         if not any(recycled_at < event["occurred_at"] <= now for event in events):
             return []
     moves: list[tuple[str, ActiveDefinition]] = []

@@ -1,33 +1,43 @@
-"""Routing on hand-off: rules pick a sales team, round-robin picks the rep inside it."""
+"""Routing on hand-off: rules pick a sales team, round-robin picks the rep inside it.
 
-from datetime import datetime
+`leads_route` routes one lead or a thousand with a query count that depends on the number
+of teams concerned, not of leads: the rules once, then per team a lock and its reps in
+routing order (least recently routed first). It only decides; the caller records the
+assignments (`leads.services.assignments`).
+"""
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from django.db.models import F, OuterRef, Subquery
 
 from accounts.models import Role, Team, User
-from leads.models import Lead, RoutingAssignment, RoutingRule
+from leads.models import RoutingAssignment, RoutingRule
 
 
-def rule_matches(rule: RoutingRule, lead: Lead) -> bool:
-    if rule.product_id is not None and rule.product_id != lead.product_id:
+@dataclass(frozen=True)
+class Route:
+    """Where routing sends a lead: the rule, its team and the rep round-robin picked."""
+
+    owner_id: int
+    team_id: int
+    rule_id: int
+    reason: str
+
+
+def rule_matches(rule: RoutingRule, lead: Mapping) -> bool:
+    """Does `rule` take `lead` (a mapping with product_id, persona_id and country)?"""
+    if rule.product_id is not None and rule.product_id != lead["product_id"]:
         return False
-    if rule.persona_id is not None and rule.persona_id != lead.persona_id:
+    if rule.persona_id is not None and rule.persona_id != lead["persona_id"]:
         return False
     countries = [code.upper() for code in rule.countries or []]
-    return not countries or (lead.country or "").upper() in countries
-
-
-def rule_for(lead: Lead) -> RoutingRule | None:
-    """The first active rule (by priority) that matches the lead."""
-    for rule in RoutingRule.objects.filter(is_active=True).select_related("team"):
-        if rule_matches(rule, lead):
-            return rule
-    return None
+    return not countries or (lead["country"] or "").upper() in countries
 
 
 def reps_in_routing_order(team: Team):
-    """The team's active, present sales reps, least recently routed first, then by id: the
-    one routing order for a single hand-off (`next_rep`) and a batch (round-robin over it).
+    """The team's active, present sales reps, least recently routed first, then by id.
 
     Locks the team row so that two hand-offs routed at once cannot pick the same rep.
     """
@@ -44,25 +54,35 @@ def reps_in_routing_order(team: Team):
     )
 
 
-def next_rep(team: Team) -> User | None:
-    """The active, present sales rep of `team` who was routed a lead least recently."""
-    return reps_in_routing_order(team).first()
+def leads_route(leads: Sequence[Mapping]) -> dict[int, Route]:
+    """Routes for `leads` (mappings with id, product_id, persona_id, country), in order.
 
-
-def lead_route(*, lead: Lead, at: datetime) -> RoutingAssignment | None:
-    """Route a lead that became SQL without an owner. Returns None when no rule or rep fits."""
-    from leads.services import lead_assign
-
-    rule = rule_for(lead)
-    if rule is None:
-        return None
-    rep = next_rep(rule.team)
-    if rep is None:
-        return None
-    reason = (
-        f"Routed by rule “{rule.name}” to {rule.team}; round-robin picked {rep} "
-        "(active, not away, least recently routed)"
-    )
-    return lead_assign(
-        lead=lead, owner=rep, actor=None, reason=reason, rule=rule, team=rule.team, now=at
-    )
+    The first active rule by priority that matches a lead picks the team; inside a team,
+    leads go round-robin to its reps in routing order. Leads no rule or present rep fits
+    are left out of the answer (they wait unassigned).
+    """
+    if not leads:
+        return {}
+    rules = list(RoutingRule.objects.filter(is_active=True).select_related("team"))
+    by_team: dict[int, list[tuple[Mapping, RoutingRule]]] = defaultdict(list)
+    for lead in leads:
+        rule = next((rule for rule in rules if rule_matches(rule, lead)), None)
+        if rule is not None:
+            by_team[rule.team_id].append((lead, rule))
+    routes: dict[int, Route] = {}
+    for team_id, routed in sorted(by_team.items()):
+        reps = list(reps_in_routing_order(routed[0][1].team))
+        if not reps:
+            continue
+        for index, (lead, rule) in enumerate(routed):
+            rep = reps[index % len(reps)]
+            routes[lead["id"]] = Route(
+                owner_id=rep.pk,
+                team_id=team_id,
+                rule_id=rule.pk,
+                reason=(
+                    f"Routed by rule “{rule.name}” to {rule.team}; round-robin picked "
+                    f"{rep} (active, not away, least recently routed)"
+                ),
+            )
+    return routes

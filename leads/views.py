@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Role
+from core.errors import DomainError
 from leads import imports, scoring
 from leads import services as lead_services
 from leads.forms import (
@@ -35,7 +36,6 @@ from leads.forms import (
 )
 from leads.models import Lead, LeadImport, QualificationDefinition, RescoreRun
 from leads.selectors import can_log_sales_touches, leads_visible_to, sees_all_leads
-from smarketing.api_support import DomainError
 
 LEADS_PER_PAGE = 50
 TIMELINE_LIMIT = 200  # per kind of entry; older entries are reachable through the API

@@ -10,7 +10,6 @@ from rest_framework.response import Response
 from accounts.models import User
 from personas import permissions, services
 from personas.models import RECOMMENDED_INTERVIEWS, Interview, JourneyStage, Persona
-from smarketing.api import router
 
 
 class ContributorSerializer(serializers.ModelSerializer):
@@ -181,7 +180,3 @@ class InterviewViewSet(
 
     def perform_update(self, serializer):
         services.interview_update(interview=serializer.instance, **serializer.validated_data)
-
-
-router.register("personas", PersonaViewSet, basename="persona")
-router.register("interviews", InterviewViewSet, basename="interview")

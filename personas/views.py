@@ -7,8 +7,8 @@ from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
-from goals.forms import apply_errors
-from personas import permissions, selectors, services
+from core.forms import apply_errors
+from personas import insights, permissions, selectors, services
 from personas.forms import InterviewForm, JourneyForm, PersonaForm
 from personas.models import RECOMMENDED_INTERVIEWS, JourneyStage, Persona
 
@@ -31,10 +31,9 @@ COMPARED_FIELDS = (
 def index(request):
     status = request.GET.get("status") or None
     personas = list(selectors.persona_list(status=status))
-    performance = selectors.persona_performance()
-    rows = [
-        {"persona": p, "perf": performance.get(p.pk, selectors.Performance())} for p in personas
-    ]
+    measures = insights.measures()
+    performance = measures.performance([p.pk for p in personas]) if measures else {}
+    rows = [{"persona": p, "perf": performance.get(p.pk)} for p in personas]
     compare_ids = {int(pk) for pk in request.GET.getlist("compare") if pk.isdigit()}
     compared = [row for row in rows if row["persona"].pk in compare_ids]
     comparison = [
@@ -52,8 +51,8 @@ def index(request):
             "statuses": Persona.Status.choices,
             "recommended": RECOMMENDED_INTERVIEWS,
             "can_create": permissions.can_create_persona(request.user),
-            "window_days": selectors.WINDOW_DAYS,
-            "recent_days": selectors.RECENT_DAYS,
+            "window_days": measures.window_days if measures else None,
+            "recent_days": measures.recent_days if measures else None,
         },
     )
 
@@ -64,8 +63,9 @@ def detail(request, pk: int):
         persona = selectors.persona_detail(pk)
     except Persona.DoesNotExist as exc:
         raise Http404 from exc
-    perf = selectors.persona_performance(persona_ids=[pk]).get(pk, selectors.Performance())
-    trend = selectors.persona_monthly_trend(persona=persona)
+    measures = insights.measures()
+    perf = measures.performance([pk]).get(pk) if measures else None
+    trend = measures.monthly_trend(persona) if measures else []
     journey = {row.stage: row for row in persona.journey.all()}
     return render(
         request,
@@ -88,7 +88,7 @@ def detail(request, pk: int):
                 (value, label, journey.get(value)) for value, label in JourneyStage.Stage.choices
             ],
             "recommended": RECOMMENDED_INTERVIEWS,
-            "window_days": selectors.WINDOW_DAYS,
+            "window_days": measures.window_days if measures else None,
             "can_edit": permissions.can_edit_persona(request.user),
             "can_interview": permissions.can_record_interview(request.user),
             "can_edit_journey": permissions.can_edit_journey(request.user),

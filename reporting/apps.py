@@ -9,13 +9,17 @@ class ReportingConfig(AppConfig):
     def ready(self) -> None:
         from accounts.models import Role
         from accounts.roles import register_permissions
-        from reporting import receivers
-        from smarketing.events import integration_events
+        from personas import insights
+        from reporting import personas
 
-        # Every integration event becomes one delivery per active subscription to its type
-        # (a batch of events at a time).
-        integration_events.connect(
-            receivers.webhook_deliveries_for_events, dispatch_uid="reporting.webhooks"
+        # The persona pages show what the leads say about each persona.
+        insights.provide(
+            insights.Measures(
+                performance=lambda ids=None: personas.persona_performance(persona_ids=ids),
+                monthly_trend=lambda persona: personas.persona_monthly_trend(persona=persona),
+                window_days=personas.WINDOW_DAYS,
+                recent_days=personas.RECENT_DAYS,
+            )
         )
 
         everyone = ("reporting.view_weeklyreview", "reporting.add_reviewactionitem")
@@ -26,6 +30,4 @@ class ReportingConfig(AppConfig):
             *everyone,
             "reporting.change_reviewactionitem",
             "reporting.delete_reviewactionitem",
-            "reporting.view_webhooksubscription",
-            "reporting.view_webhookdelivery",
         )

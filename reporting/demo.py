@@ -4,10 +4,9 @@ import datetime as dt
 
 from django.utils import timezone
 
-from reporting.models import ReviewActionItem, WebhookSubscription
+from reporting.models import ReviewActionItem
 from reporting.services import funnel_snapshots_roll_up, weekly_review_build
 
-EXAMPLE_URL = "https://example.com/hooks"
 ACTION_ITEMS = (
     "Sales calls every webinar SQL within the first business hour this week.",
     "Marketing reviews the MQL threshold with the rejection reasons of the last two weeks.",
@@ -16,19 +15,10 @@ ACTION_ITEMS = (
 
 def seed(stdout) -> None:
     days = funnel_snapshots_roll_up()
-    if not WebhookSubscription.objects.filter(url=EXAMPLE_URL).exists():
-        from reporting.services import webhook_subscription_create
-
-        webhook_subscription_create(
-            name="CRM example (inactive)",
-            url=EXAMPLE_URL,
-            event_types=["lead.stage_changed", "lead.assigned"],
-            is_active=False,
-        )
     today = timezone.localdate()
     last_week = today - dt.timedelta(days=today.weekday() + 7)
     review = weekly_review_build(week_start=last_week)
     for text in ACTION_ITEMS:
         if not review.action_items.filter(text=text).exists():
             ReviewActionItem.objects.create(review=review, text=text)
-    stdout.write(f"Reports: snapshots of {days} day(s) rolled up, a weekly review, a webhook.")
+    stdout.write(f"Reports: snapshots of {days} day(s) rolled up, and a weekly review.")

@@ -12,8 +12,8 @@ import datetime as dt
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from core.errors import DomainError
 from reporting.selectors import day_start, local_day
-from smarketing.api_support import DomainError
 
 MAX_DAYS = 3 * 366
 

@@ -1,6 +1,6 @@
-"""Pages: the shared dashboard's body, the funnel explorer with drill-down, lead quality,
-webhooks with their delivery log, and the weekly reviews. Thin: selectors read, services
-write, every table can be downloaded as CSV (``?format=csv``)."""
+"""Pages: the shared dashboard, the funnel explorer with drill-down, lead quality, and the
+weekly reviews. Thin: selectors read, services write, every table can be downloaded as CSV
+(``?format=csv``)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,21 +20,13 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_POST
 
+from core.caching import cache_get_many, cache_set_many
+from core.errors import DomainError
 from leads.models import Lead
 from reporting import funnel, selectors, services
 from reporting.funnel import EXIT_STAGES, FORWARD_PAIRS, FORWARD_STAGES, STAGES
-from reporting.models import (
-    Dimension,
-    FunnelMode,
-    ReviewActionItem,
-    WebhookAttempt,
-    WebhookSubscription,
-    WeeklyReview,
-)
+from reporting.models import Dimension, FunnelMode, ReviewActionItem, WeeklyReview
 from reporting.periods import parse_period, period_inputs
-from smarketing.api_support import DomainError
-from smarketing.caching import cache_get_many, cache_set_many
-from smarketing.events import EVENT_TYPES
 
 STAGE_LABELS = {
     "lead": "Leads",
@@ -101,6 +93,12 @@ def funnel_table(result: funnel.FunnelResult) -> list[dict]:
 
 
 # --------------------------------------------------------------------------- dashboard
+
+
+@login_required
+def dashboard(request):
+    """The shared dashboard: plan vs actual, funnel, bottleneck, SLA health, commitments."""
+    return render(request, "dashboard.html", dashboard_context(request))
 
 
 def dashboard_context(request) -> dict:
@@ -445,94 +443,6 @@ def lead_quality(request):
             },
             "query": f"start={first}&end={last}&group_by={group_by}",
         },
-    )
-
-
-# --------------------------------------------------------------------------- webhooks
-
-
-@login_required
-@permission_required("reporting.view_webhooksubscription", raise_exception=True)
-def webhooks(request):
-    """Subscriptions, and a form to add one (the secret is shown once, right after)."""
-    form_errors: dict[str, str] = {}
-    created = None
-    if request.method == "POST":
-        if not request.user.has_perm("reporting.add_webhooksubscription"):
-            return render(request, "403.html", status=403)
-        try:
-            created = services.webhook_subscription_create(
-                name=(request.POST.get("name") or "").strip() or "Webhook",
-                url=(request.POST.get("url") or "").strip(),
-                event_types=request.POST.getlist("event_types"),
-                created_by=request.user,
-            )
-        except DomainError as exc:
-            form_errors[exc.field or "url"] = exc.message
-    subscriptions = WebhookSubscription.objects.annotate(
-        delivered=Count("deliveries", filter=Q(deliveries__status="succeeded")),
-        failing=Count("deliveries", filter=Q(deliveries__status__in=["retrying", "failed"])),
-    ).order_by("name", "id")
-    return render(
-        request,
-        "reporting/webhooks.html",
-        {
-            "subscriptions": subscriptions,
-            "event_types": EVENT_TYPES,
-            "created": created,
-            "form_errors": form_errors,
-            "form_values": request.POST if form_errors else {},
-            "can_add": request.user.has_perm("reporting.add_webhooksubscription"),
-        },
-        status=400 if form_errors else 200,
-    )
-
-
-def _delivery_log(subscription):
-    return subscription.deliveries.prefetch_related(
-        Prefetch("attempt_log", queryset=WebhookAttempt.objects.order_by("number"))
-    ).order_by("-created_at", "-id")[:50]
-
-
-@login_required
-@permission_required("reporting.view_webhooksubscription", raise_exception=True)
-def webhook_detail(request, pk: int):
-    subscription = get_object_or_404(WebhookSubscription, pk=pk)
-    return render(
-        request,
-        "reporting/webhook_detail.html",
-        {
-            "subscription": subscription,
-            "deliveries": _delivery_log(subscription),
-            "can_test": request.user.has_perm("reporting.add_webhooksubscription"),
-        },
-    )
-
-
-@login_required
-@require_POST
-@permission_required("reporting.add_webhooksubscription", raise_exception=True)
-def webhook_test(request, pk: int):
-    """Send a test event; answers the refreshed delivery log (htmx) or redirects."""
-    subscription = get_object_or_404(WebhookSubscription, pk=pk)
-    services.webhook_test_send(subscription=subscription)
-    if request.htmx:
-        return render(
-            request,
-            "reporting/_delivery_log.html",
-            {"deliveries": _delivery_log(subscription), "sent": True},
-        )
-    messages.success(request, "A test event is on its way.")
-    return redirect(subscription.get_absolute_url())
-
-
-@login_required
-@permission_required("reporting.view_webhooksubscription", raise_exception=True)
-def webhook_deliveries(request, pk: int):
-    """The delivery log alone (htmx refresh)."""
-    subscription = get_object_or_404(WebhookSubscription, pk=pk)
-    return render(
-        request, "reporting/_delivery_log.html", {"deliveries": _delivery_log(subscription)}
     )
 
 

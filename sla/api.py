@@ -15,7 +15,6 @@ from rest_framework.response import Response
 from accounts.models import Team
 from sla import selectors, services
 from sla.models import BusinessCalendar, SLAAgreement, SLAClock
-from smarketing.api import router
 
 # -- calendars -----------------------------------------------------------------------------------
 
@@ -393,9 +392,3 @@ class ComplianceViewSet(viewsets.ViewSet):
                 ],
             }
         )
-
-
-router.register("sla/calendars", BusinessCalendarViewSet, basename="sla-calendar")
-router.register("sla/agreements", SLAAgreementViewSet, basename="sla-agreement")
-router.register("sla/clocks", SLAClockViewSet, basename="sla-clock")
-router.register("sla/compliance", ComplianceViewSet, basename="sla-compliance")

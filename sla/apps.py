@@ -9,15 +9,12 @@ class SlaConfig(AppConfig):
     def ready(self) -> None:
         from accounts.models import Role
         from accounts.roles import register_permissions
-        from leads import signals
-        from sla import receivers
+        from core import events
+        from sla.services import clocks
 
-        signals.leads_handed_off.connect(receivers.start_clocks, dispatch_uid="sla.start_clocks")
-        signals.contact_attempts_logged.connect(
-            receivers.record_attempts, dispatch_uid="sla.record_attempts"
-        )
-        signals.lead_stage_changed.connect(receivers.close_clocks, dispatch_uid="sla.close_clocks")
-        signals.lead_assigned.connect(receivers.reassign_clocks, dispatch_uid="sla.reassign_clocks")
+        # Hand-offs start clocks; moves, assignments and attempts recompute them: one
+        # durable reaction, tried right after the change commits, for a whole batch.
+        events.subscribe(*clocks.TOPICS, name="sla.clocks", handler=clocks.clocks_react)
 
         readable = (
             "sla.view_businesscalendar",

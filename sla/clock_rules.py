@@ -3,6 +3,9 @@
 - `deadlines(...)`: first-touch due, warning instant and attempt-window end of a hand-off;
 - `attempts_outcome(...)`: what a clock's attempts mean (met or late first touch, count,
   over-contact, whether the A-th attempt used up the allowance without progress);
+- `course_after(...)` and `evaluate(...)`: a clock's whole state (status, first touch,
+  breach, exhaustion, closing) from its deadlines, its attempts and what the lead did,
+  whenever it is computed: the sweep, a reaction, a back-fill and a report agree;
 - `month_pace(...)`: a marketing commitment's pace inside a month;
 - `calendar_engine(...)`: the `business_hours.BusinessCalendar` of a stored calendar
   definition (holidays from the `holidays` package plus custom dates), cached per version.
@@ -110,6 +113,168 @@ def attempts_outcome(
         attempts=len(attempts),
         over_contact=len(in_window) > max_attempts,
         allowance_used_without_progress=used,
+    )
+
+
+# -- a clock's state from the facts ----------------------------------------------------------------
+
+SALES = frozenset({"sql", "opportunity"})
+
+
+@dataclass(frozen=True)
+class Course:
+    """What the lead did after a hand-off (instants; None: not yet).
+
+    `sql_until`: it stopped being in `sql` (moved forward or out); `left_sales_at`: it left
+    the sales stages (sql, opportunity); `next_handoff_at`: it was handed off again (the
+    next clock takes over)."""
+
+    sql_until: datetime | None
+    left_sales_at: datetime | None
+    next_handoff_at: datetime | None = None
+
+
+def course_after(
+    handoff_at: datetime,
+    transitions: Sequence[tuple[datetime, str, str]],
+    *,
+    stage_now: str,
+    next_handoff_at: datetime | None = None,
+) -> Course:
+    """The course of a lead after a hand-off at `handoff_at`, from its transitions
+    `(at, from_stage, to_stage)` in recording order (by instant, then id).
+
+    The stage at the hand-off is the one the last transition at or before it led to (a
+    hand-off on assignment comes after the move to sql; a skip to customer leaves sales at
+    once); without one, the one the next transition left, or else the lead's stage now."""
+    stage = None
+    later = []
+    for at, from_stage, to_stage in transitions:
+        if at <= handoff_at:
+            stage = to_stage
+        else:
+            later.append((at, from_stage, to_stage))
+    if stage is None:
+        stage = later[0][1] if later else stage_now
+    sql_until = left_sales_at = None
+    if stage != "sql":
+        sql_until = handoff_at
+    if stage not in SALES:
+        left_sales_at = handoff_at
+    for at, from_stage, to_stage in later:
+        if next_handoff_at is not None and at >= next_handoff_at:
+            break
+        if sql_until is None and from_stage == "sql":
+            sql_until = at
+        if left_sales_at is None and to_stage not in SALES:
+            left_sales_at = at
+            break
+    return Course(sql_until=sql_until, left_sales_at=left_sales_at, next_handoff_at=next_handoff_at)
+
+
+@dataclass(frozen=True)
+class ClockState:
+    status: str  # "pending", "met", "breached"
+    first_touch_at: datetime | None
+    attempts: int
+    over_contact: bool
+    breached_at: datetime | None
+    exhausted_at: datetime | None
+    exhausted_by: str  # "", "window" (the window closed) or "attempts" (the A-th attempt)
+    closed_at: datetime | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None and self.exhausted_at is None
+
+
+def counted_attempts(
+    attempts: Sequence[Attempt], handoff_at: datetime, course: Course
+) -> list[Attempt]:
+    """The attempts that belong to a clock: from its hand-off until the lead's next
+    hand-off. Attempts after the lead left sales still belong to it (a touch after a
+    hand-back is over-contact all the more)."""
+    return [
+        attempt
+        for attempt in attempts
+        if attempt.occurred_at >= handoff_at
+        and (course.next_handoff_at is None or attempt.occurred_at < course.next_handoff_at)
+    ]
+
+
+def evaluate(
+    *,
+    handoff_at: datetime,
+    first_touch_due_at: datetime,
+    attempt_window_ends_at: datetime,
+    max_attempts: int,
+    attempts: Sequence[Attempt],
+    course: Course,
+    now: datetime,
+) -> ClockState:
+    """A clock's state at `now` (PRODUCT.md, "SLA semantics"), from its facts only.
+
+    - The first counted attempt at or before the due instant makes it met; a later one
+      makes it breached (the real response is kept). With no attempt, it is breached once
+      the due instant has passed while it ran (`now`, or the lead leaving sales, whichever
+      came first) and pending otherwise: a clock whose lead left sales before the due
+      instant, untouched, stays pending (not measured).
+    - It is breached at its due instant (`breached_at`), whenever that was found out.
+    - It is exhausted when its window closes with the lead still in sql, or at the A-th
+      attempt inside the window if that one ends without progress while the lead is in
+      sql, whichever comes first (`exhausted_at` is that instant).
+    - It is closed when the lead leaves sales (or is handed off again), or, for a lead that
+      moved forward and was not exhausted, when its window closes.
+    `attempts` are the lead's attempts by people who count, sorted by `occurred_at`.
+    """
+    counted = counted_attempts(attempts, handoff_at, course)
+    outcome = attempts_outcome(
+        counted,
+        first_touch_due_at=first_touch_due_at,
+        attempt_window_ends_at=attempt_window_ends_at,
+        max_attempts=max_attempts,
+    )
+    stopped = min(
+        (moment for moment in (course.left_sales_at, course.next_handoff_at) if moment),
+        default=None,
+    )
+    horizon = min(now, stopped) if stopped is not None else now
+    if outcome.first_touch_at is not None:
+        status = "met" if outcome.first_touch_met else "breached"
+    elif first_touch_due_at <= horizon:
+        status = "breached"
+    else:
+        status = "pending"
+
+    candidates = []
+    in_sql_until = course.sql_until
+    if attempt_window_ends_at <= now and (
+        in_sql_until is None or in_sql_until >= attempt_window_ends_at
+    ):
+        candidates.append((attempt_window_ends_at, "window"))
+    if outcome.allowance_used_without_progress:
+        in_window = [a for a in counted if a.occurred_at <= attempt_window_ends_at]
+        last = in_window[max_attempts - 1].occurred_at
+        # (At the instant itself the lead may already be leaving: that is the hand-back.)
+        if last <= now and (in_sql_until is None or in_sql_until >= last):
+            candidates.append((last, "attempts"))
+    exhausted_at, exhausted_by = min(candidates) if candidates else (None, "")
+
+    if stopped is not None:
+        closed_at = stopped
+    elif exhausted_at is None and attempt_window_ends_at <= now:
+        closed_at = attempt_window_ends_at
+    else:
+        closed_at = None
+    return ClockState(
+        status=status,
+        first_touch_at=outcome.first_touch_at,
+        attempts=outcome.attempts,
+        over_contact=outcome.over_contact,
+        breached_at=first_touch_due_at if status == "breached" else None,
+        exhausted_at=exhausted_at,
+        exhausted_by=exhausted_by,
+        closed_at=closed_at,
     )
 
 

@@ -9,12 +9,8 @@ contract, and clocks for demo leads already with sales.
 import datetime as dt
 
 from django.db import transaction
-from django.db.models import Q
 
 from accounts.models import Team
-from leads.lifecycle import SALES_STAGES
-from leads.models import Lead
-from leads.signals import HandOff
 from sla import services
 from sla.models import BusinessCalendar, SLAAgreement, SLAClock
 
@@ -106,18 +102,8 @@ def seed(stdout) -> None:
             )
     # Leads already with sales (the leads demo runs first) get the clock their hand-off
     # would have started had the agreement existed.
-    waiting = (
-        Lead.objects.filter(stage__in=list(SALES_STAGES), owner__isnull=False)
-        .filter(Q(handed_off_at__isnull=False) | Q(sql_at__isnull=False))
-        .exclude(sla_clocks__isnull=False)
-        .values_list("id", "owner_id", "handed_off_at", "sql_at")
-    )
-    handoffs = [
-        HandOff(lead_id=pk, owner_id=owner, at=handed or sql_at)
-        for pk, owner, handed, sql_at in waiting
-    ]
-    started = services.clocks_start(handoffs=handoffs)
+    started = services.clocks_backfill()
     stdout.write(
-        f"SLA: calendar “{calendar}”, agreement “{agreement}”, {len(started)} clocks started "
+        f"SLA: calendar “{calendar}”, agreement “{agreement}”, {started} clocks started "
         f"({SLAClock.objects.count()} in all)."
     )

@@ -48,6 +48,7 @@ QUEUE_FIELDS = (
     "status",
     "handoff_at",
     "first_touch_due_at",
+    "first_touch_at",
     "over_contact",
     "attempts",
     "attempt_window_ends_at",
@@ -63,7 +64,8 @@ QUEUE_FIELDS = (
 
 
 def queue_for(user):
-    """The rep's open clocks: pending ones first, by first-touch deadline.
+    """The rep's open clocks by urgency: breached without a first touch first (the longest
+    overdue on top), then pending ones by first-touch deadline, then the touched ones.
 
     Only the columns the queue shows are read: the agreement's long texts and the lead's
     other fields made building the page's model objects cost more than the query.
@@ -73,13 +75,14 @@ def queue_for(user):
         .select_related("lead", "lead__product", "agreement")
         .only(*QUEUE_FIELDS)
         .annotate(
-            pending_first=Case(
-                When(status=SLAClock.Status.PENDING, then=Value(0)),
-                default=Value(1),
+            urgency=Case(
+                When(status=SLAClock.Status.BREACHED, first_touch_at__isnull=True, then=Value(0)),
+                When(status=SLAClock.Status.PENDING, then=Value(1)),
+                default=Value(2),
                 output_field=IntegerField(),
             )
         )
-        .order_by("pending_first", "first_touch_due_at", "id")
+        .order_by("urgency", "first_touch_due_at", "id")
     )
 
 

@@ -31,6 +31,20 @@ def clocks_sweep(batch_size: int = services.SWEEP_BATCH) -> dict:
 
 
 @shared_task(
+    name="sla.tasks.clocks_backfill",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=5,
+    max_retries=3,
+    ignore_result=True,
+)
+def clocks_backfill() -> int:
+    """Start the clocks that a sales-stage lead with an owner is missing (every few
+    minutes): the reconciliation behind the durable reactions."""
+    return services.clocks_backfill()
+
+
+@shared_task(
     name="sla.tasks.commitments_check",
     acks_late=True,
     autoretry_for=(OperationalError,),

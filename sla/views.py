@@ -18,14 +18,14 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+from core.caching import cache_get_many, cache_set_many
+from core.errors import DomainError
 from leads.services import contact_attempt_log
 from sla import selectors, services
 from sla.api import ROW_FIELDS as COMPLIANCE_ROW_FIELDS
 from sla.api import compliance_period
 from sla.forms import AgreementForm, AttemptForm, CalendarForm, CompliancePeriodForm
 from sla.models import BusinessCalendar, SLAAgreement, SLAClock
-from smarketing.api_support import DomainError
-from smarketing.caching import cache_get_many, cache_set_many
 
 QUEUE_PAGE_SIZE = 50
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("SMARKETING_VAR_DIR", BASE_DIR / "var"))
@@ -58,12 +59,15 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_htmx",
+    "core",
     "accounts",
-    "leads",
     "personas",
+    "leads",
     "sla",
     "goals",
     "reporting",
+    "webhooks",
+    "smarketing",
 ]
 
 MIDDLEWARE = [
@@ -202,7 +206,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "smarketing.api_support.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.rest.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -217,7 +221,7 @@ REST_FRAMEWORK = {
         "anon": os.environ.get("API_ANON_RATE", "60/min"),
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "smarketing.api_support.exception_handler",
+    "EXCEPTION_HANDLER": "core.rest.exception_handler",
     "DATETIME_FORMAT": "iso-8601",
     "COERCE_DECIMAL_TO_STRING": False,
 }
@@ -249,7 +253,7 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             # A cache read takes well under a millisecond; an unreachable Redis must not
-            # hold a page for longer than this (pages then compute, smarketing.caching).
+            # hold a page for longer than this (pages then compute, core.caching).
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
@@ -283,6 +287,25 @@ CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", 
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
 CELERY_IMPORTS = ("smarketing.tasks", "leads.import_tasks")
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# Named queues, so each kind of work gets workers of its own on any number of hosts and no
+# backlog of one kind starves another (the SLA sweep never waits behind webhook deliveries).
+# A worker started without -Q serves them all (`make run`, the tests); in production run
+# e.g. `celery -A smarketing worker -Q sla` next to `-Q webhooks` and `-Q imports,reports`.
+# With CELERY_QUEUE_PREFIX set (the tests: one prefix per run), every queue name carries it.
+CELERY_QUEUE_PREFIX = os.environ.get("CELERY_QUEUE_PREFIX", "")
+QUEUE_NAMES = ("sla", "webhooks", "imports", "reports")
+CELERY_TASK_ROUTES = {
+    "sla.tasks.*": {"queue": CELERY_QUEUE_PREFIX + "sla"},
+    "core.tasks.*": {"queue": CELERY_QUEUE_PREFIX + "sla"},
+    "webhooks.tasks.*": {"queue": CELERY_QUEUE_PREFIX + "webhooks"},
+    "leads.import_tasks.*": {"queue": CELERY_QUEUE_PREFIX + "imports"},
+    "leads.tasks.*": {"queue": CELERY_QUEUE_PREFIX + "imports"},
+    "reporting.tasks.*": {"queue": CELERY_QUEUE_PREFIX + "reports"},
+    "goals.tasks.*": {"queue": CELERY_QUEUE_PREFIX + "reports"},
+}
+WORKER_QUEUES = [CELERY_TASK_DEFAULT_QUEUE, *(CELERY_QUEUE_PREFIX + q for q in QUEUE_NAMES)]
+# A worker started without -Q consumes every queue listed here.
+CELERY_TASK_QUEUES = [Queue(name) for name in WORKER_QUEUES]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
@@ -296,9 +319,16 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "reporting.tasks.funnel_snapshots_roll_up",
         "schedule": timedelta(minutes=15),
     },
-    "webhook-retries": {
-        "task": "reporting.tasks.webhook_deliveries_retry_due",
+    "webhook-deliveries-resume": {
+        "task": "webhooks.tasks.webhook_deliveries_resume",
         "schedule": timedelta(minutes=1),
+    },
+    # Reactions that could not run right after their change (a failure, a crash).
+    "outbox-drain": {"task": "core.tasks.outbox_drain", "schedule": timedelta(seconds=10)},
+    # Every sales-stage lead with an owner has the clock of its hand-off.
+    "sla-clocks-backfill": {
+        "task": "sla.tasks.clocks_backfill",
+        "schedule": timedelta(minutes=5),
     },
     "weekly-review": {
         "task": "reporting.tasks.weekly_review_build",
@@ -316,6 +346,9 @@ CELERY_BEAT_SCHEDULE: dict = {
 DASHBOARD_CACHE_SECONDS = int(os.environ.get("DASHBOARD_CACHE_SECONDS", "60"))
 WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES")
 WEBHOOKS_TIMEOUT_SECONDS = 5
+# A delivery being sent is held for its timeout plus this margin (seconds) before another
+# worker may take it over (its worker presumed dead).
+WEBHOOKS_CLAIM_MARGIN = int(os.environ.get("WEBHOOKS_CLAIM_MARGIN", "25"))
 WEBHOOKS_MAX_ATTEMPTS = 6
 # Back-off after attempt n: base * factor ** (n - 1) seconds, capped (1 min, 5 min, 25 min...).
 WEBHOOKS_RETRY_BASE_SECONDS = float(os.environ.get("WEBHOOKS_RETRY_BASE_SECONDS", "60"))

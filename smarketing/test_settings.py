@@ -11,6 +11,7 @@ os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
 os.environ.setdefault("CELERY_RESULT_BACKEND", os.environ["CELERY_BROKER_URL"])
 # A queue of this test run's own, so parallel runs and leftovers never cross.
 os.environ.setdefault("CELERY_TASK_DEFAULT_QUEUE", f"smarketing-test-{os.getpid()}")
+os.environ.setdefault("CELERY_QUEUE_PREFIX", os.environ["CELERY_TASK_DEFAULT_QUEUE"] + "-")
 # The cache on the next Redis database: tests that clear the cache (FLUSHDB) must not
 # drop the broker's queued messages.
 os.environ.setdefault("REDIS_URL", os.environ["CELERY_BROKER_URL"].rsplit("/", 1)[0] + "/15")

@@ -4,13 +4,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
+from reporting.views import dashboard
 from smarketing import views
-from smarketing.api import register_app_routes, router
-
-register_app_routes()
+from smarketing.api import router
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
+    path("", dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -32,10 +31,14 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
-for app in ("leads", "personas", "sla", "goals", "reporting"):
-    urlpatterns.append(
-        path(f"{app}/" if app != "reporting" else "reports/", include(f"{app}.urls"))
-    )
+urlpatterns += [
+    path("leads/", include("leads.urls")),
+    path("personas/", include("personas.urls")),
+    path("sla/", include("sla.urls")),
+    path("goals/", include("goals.urls")),
+    path("reports/webhooks/", include("webhooks.urls")),
+    path("reports/", include("reporting.urls")),
+]
 
 handler400 = "smarketing.views.error_400"
 handler403 = "smarketing.views.error_403"

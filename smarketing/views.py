@@ -1,9 +1,8 @@
-"""Project-level views: the dashboard shell, health check and error pages."""
+"""Project-level views: the health check and error pages."""
 
 import logging
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
@@ -12,14 +11,6 @@ from django.views.decorators.http import require_GET
 from kombu import Connection
 
 logger = logging.getLogger(__name__)
-
-
-@login_required
-def dashboard(request):
-    """The shared dashboard: plan vs actual, funnel, bottleneck, SLA health, commitments."""
-    from reporting.views import dashboard_context
-
-    return render(request, "dashboard.html", dashboard_context(request))
 
 
 @never_cache

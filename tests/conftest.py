@@ -116,6 +116,29 @@ def api_as():
     return _client
 
 
+# -- domain events ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def published():
+    """`published(*topics)` starts listening to events of `topics` (in the publisher's
+    transaction) and answers the list they arrive in, as `core.events.Event`s."""
+    from core import subscriptions
+
+    seen: list = []
+    names: list[str] = []
+
+    def _listen(*topics: str) -> list:
+        name = f"tests.listener.{len(names)}"
+        subscriptions.subscribe(*topics, name=name, handler=seen.extend, in_transaction=True)
+        names.append(name)
+        return seen
+
+    yield _listen
+    for name in names:
+        subscriptions.unsubscribe(name)
+
+
 # -- a real Celery worker -----------------------------------------------------------------------
 
 
@@ -138,12 +161,15 @@ def celery_worker(django_db_setup, django_db_blocker):
     )
     if settings_dict.get("PASSWORD"):
         database_url = database_url.replace("@", f":{settings_dict['PASSWORD']}@", 1)
+    from django.conf import settings
+
     queue = app.conf.task_default_queue
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "smarketing.test_settings",
         "DATABASE_URL": database_url,
         "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "CELERY_QUEUE_PREFIX": settings.CELERY_QUEUE_PREFIX,
     }
     env.pop("TEST_DATABASE_NAME", None)
     ARTIFACTS.mkdir(exist_ok=True)
@@ -160,7 +186,7 @@ def celery_worker(django_db_setup, django_db_blocker):
             "--concurrency=2",
             "--pool=prefork",
             "-Q",
-            queue,
+            ",".join(settings.WORKER_QUEUES),
             "-n",
             f"test-{uuid.uuid4().hex[:8]}@%h",
         ],
@@ -190,6 +216,37 @@ def celery_worker(django_db_setup, django_db_blocker):
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+def worker_idle(timeout: float = 30.0) -> None:
+    """Drop what waits in this run's queues and wait until the worker runs nothing, so a
+    test that used the worker ends with it idle (a reaction it was still running would hold
+    locks against the next test's database flush)."""
+    from smarketing.celery import app
+
+    app.control.purge()
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while time.monotonic() < deadline:
+        active = app.control.inspect(timeout=1).active() or {}
+        if not any(active.values()):
+            quiet += 1
+            if quiet == 2:
+                return
+        else:
+            quiet = 0
+        time.sleep(0.1)
+
+
+@pytest.fixture(autouse=True)
+def _worker_idle_after_test(request):
+    uses_worker = "celery_worker" in request.fixturenames
+    if uses_worker:
+        # Set up (or found set up) before this fixture: torn down after the wait below.
+        request.getfixturevalue("transactional_db")
+    yield
+    if uses_worker:
+        worker_idle()
 
 
 # -- a real browser -----------------------------------------------------------------------------

@@ -17,11 +17,11 @@ from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
+from core.errors import DomainError
 from leads import selectors, services
 from leads.api import serializers as s
 from leads.lifecycle import STAGE_LABELS
 from leads.models import Campaign, Lead, Product, RescoreRun
-from smarketing.api_support import DomainError
 
 
 class ActionPermission(BasePermission):

@@ -8,16 +8,25 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import User
+from core import events, jobs
+from core.errors import DomainError
 from leads import scoring
 from leads.lifecycle import Stage
 from leads.models import Lead, QualificationDefinition, RescoreRun
-from leads.qualification import OPEN_STAGES, Names, active_definitions, events_by_lead
+from leads.qualification import (
+    OPEN_STAGES,
+    SCORED_FIELDS,
+    Names,
+    active_definitions,
+    events_by_lead,
+)
+from leads.services.moves import leads_lock
 from leads.services.qualify import leads_qualify
-from smarketing.api_support import DomainError
 
 logger = logging.getLogger(__name__)
 
 RESCORE_BATCH_SIZE = 2000
+RESCORE_TASK = "leads.tasks.definitions_rescore"
 Status = QualificationDefinition.Status
 
 
@@ -143,13 +152,7 @@ def definition_activate(
             total=Lead.objects.filter(stage__in=OPEN_STAGES).count(),
             requested_by=actor,
         )
-
-        def _enqueue() -> None:
-            from leads.tasks import definitions_rescore
-
-            definitions_rescore.delay(run.pk)
-
-        transaction.on_commit(_enqueue)
+        jobs.send_on_commit(RESCORE_TASK, run.pk)
     definition.refresh_from_db()
     return run
 
@@ -163,7 +166,7 @@ def rescore_run_batch(*, run_id: int, batch_size: int = RESCORE_BATCH_SIZE) -> R
     number of queries per batch does not depend on the batch size.
     """
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), events.batch():
         run = RescoreRun.objects.select_for_update().select_related("definition").get(pk=run_id)
         if run.is_done:
             return run
@@ -175,23 +178,26 @@ def rescore_run_batch(*, run_id: int, batch_size: int = RESCORE_BATCH_SIZE) -> R
         if run.status == RescoreRun.Status.PENDING:
             run.status = RescoreRun.Status.RUNNING
             run.started_at = now
-        leads = list(
-            Lead.objects.select_for_update(of=("self",))
-            .filter(stage__in=OPEN_STAGES, pk__gt=run.cursor)
-            .order_by("pk")[:batch_size]
+        batch = list(
+            Lead.objects.filter(stage__in=OPEN_STAGES, pk__gt=run.cursor)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
         )
-        if not leads:
+        rows = leads_lock(batch, extra=SCORED_FIELDS)
+        # A lead that left the open stages meanwhile is not rescored.
+        rows = {pk: row for pk, row in rows.items() if row["stage"] in OPEN_STAGES}
+        if not batch:
             run.status = RescoreRun.Status.FINISHED
             run.finished_at = now
             run.total = max(run.total, run.processed)
         else:
             definitions = active_definitions()
-            events = events_by_lead([lead.pk for lead in leads], definitions, now)
+            found = events_by_lead(list(rows), definitions, now)
             scored = leads_qualify(
-                leads=leads, now=now, definitions=definitions, names=Names.load(), events=events
+                rows=rows, now=now, definitions=definitions, names=Names.load(), events=found
             )
-            run.cursor = leads[-1].pk
-            run.processed += len(leads)
+            run.cursor = batch[-1]
+            run.processed += len(batch)
             run.qualified += len(scored.qualified_ids)
         run.save()
     return run

@@ -6,12 +6,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from leads.lifecycle import Stage
+from core import events
+from core.errors import DomainError
+from leads import events as topics
+from leads.lifecycle import CLOCK_SKEW, Stage
 from leads.models import Campaign, Event, Lead, SalesFeedback
-from leads.services.moves import CLOCK_SKEW, lead_transition
+from leads.qualification import SCORED_FIELDS
+from leads.services.moves import lead_transition, leads_lock
 from leads.services.qualify import leads_qualify
-from leads.signals import sales_feedback_given, send_on_commit
-from smarketing.api_support import DomainError
 
 # What a rejection does to the lead. not_ready and bad_fit are the product's rule; the
 # other reasons send the lead back to marketing as well: bad contact data can be fixed,
@@ -53,19 +55,21 @@ def lead_event_record(
     if properties is not None and not isinstance(properties, dict):
         raise DomainError("Must be a JSON object.", field="properties")
     lead_id = lead if isinstance(lead, int) else lead.pk
-    with transaction.atomic():
-        locked = Lead.objects.select_for_update().get(pk=lead_id)
+    with transaction.atomic(), events.batch():
+        rows = leads_lock([lead_id], extra=SCORED_FIELDS)
+        if not rows:
+            raise DomainError("There is no such lead.")
         event = Event.objects.create(
-            lead=locked,
+            lead_id=lead_id,
             type=type.strip(),
             occurred_at=occurred_at,
             properties=properties or {},
             campaign=campaign,
         )
-        leads_qualify(leads=[locked], now=now, actor=actor)
+        leads_qualify(rows=rows, now=now, actor_id=actor.pk if actor else None)
     if not isinstance(lead, int):
         for name in ("stage", "score", "fit_score", "engagement_score", "score_details"):
-            setattr(lead, name, getattr(locked, name))
+            setattr(lead, name, rows[lead_id][name])
     return event
 
 
@@ -100,7 +104,7 @@ def sales_feedback_give(
     if advance and not accepted:
         raise DomainError("Only an accepted lead can be moved forward.", field="advance")
     lead_id = lead if isinstance(lead, int) else lead.pk
-    with transaction.atomic():
+    with transaction.atomic(), events.batch():
         locked = Lead.objects.select_for_update().get(pk=lead_id)
         if locked.stage != Stage.SQL:
             raise DomainError(
@@ -132,5 +136,18 @@ def sales_feedback_give(
                 reason="accepted by sales",
                 now=now,
             )
-        send_on_commit(sales_feedback_given, feedback_ids=[feedback.pk])
+        events.publish(
+            topics.FEEDBACK_GIVEN,
+            [
+                {
+                    "feedback": feedback.pk,
+                    "lead": lead_id,
+                    "author": author.pk,
+                    "accepted": accepted,
+                    "rating": rating,
+                    "reason": reason,
+                }
+            ],
+            occurred_at=now,
+        )
     return feedback

@@ -1,49 +1,286 @@
-"""Manual moves: stage transitions, assignment and hand-off, contact attempts.
+"""Stage moves, for one lead or thousands at once: the one service that moves leads.
 
-Every function is keyword-only, atomic, reads the clock once, and sends its domain signal
-after commit (leads/signals.py). Refusals are `DomainError`s, which the API maps to 400s.
+`moves_apply` locks the leads, applies `leads.lifecycle.apply_move` to each requested move
+in order (a lead may move several times in one batch: lead → mql → sql), routes the leads
+that reached a sales stage without an owner, and records everything with a fixed number
+of statements whatever the batch size: the transitions with `COPY`, the leads with one
+`UPDATE … FROM unnest`, the routing assignments and owner notifications in one go, and
+each domain event published once for the batch (`leads.events`).
+
+Callers that hold the leads already (bulk upsert, rescoring: rows read and locked in their
+own transaction, or new leads not inserted yet) use `moves_plan` and `moves_record`
+directly. A single transition (`lead_transition`) is a batch of one.
 """
 
-from datetime import datetime, timedelta
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from accounts.models import Role, User
-from accounts.services import notification_send
-from leads import lifecycle, routing
-from leads.lifecycle import SALES_STAGES, IllegalTransition, Stage
-from leads.models import (
-    ContactAttempt,
-    Lead,
-    QualificationDefinition,
-    RoutingAssignment,
-    StageTransition,
+from accounts.models import User
+from core import events
+from core.bulk import rows_insert, rows_update
+from core.errors import DomainError
+from leads import events as topics
+from leads import lifecycle
+from leads.lifecycle import IllegalTransition, LeadState
+from leads.models import Lead, QualificationDefinition, StageTransition
+from leads.routing import leads_route
+from leads.services.assignments import AssignRequest, assignments_plan, assignments_write
+
+# A lead row as the moves read it (attnames), and the columns a move writes.
+STATE_FIELDS = (
+    "stage",
+    "created_at",
+    "owner_id",
+    "stage_changed_at",
+    "handed_off_at",
+    "mql_at",
+    "sql_at",
+    "opportunity_at",
+    "customer_at",
+    "mql_definition_id",
+    "sql_definition_id",
 )
-from leads.signals import (
-    Assignment,
-    HandOff,
-    StageChange,
-    contact_attempts_logged,
-    lead_assigned,
-    lead_stage_changed,
-    leads_handed_off,
-    send_on_commit,
+ROW_FIELDS = (
+    "id",
+    *STATE_FIELDS,
+    "team_id",
+    "product_id",
+    "persona_id",
+    "country",
+    "email",
+    "first_name",
+    "last_name",
 )
-from smarketing.api_support import DomainError
-from smarketing.events import emit
+MOVE_FIELDS = (
+    "stage",
+    "stage_changed_at",
+    "handed_off_at",
+    "mql_at",
+    "sql_at",
+    "opportunity_at",
+    "customer_at",
+    "mql_definition_id",
+    "sql_definition_id",
+    "owner_id",
+    "team_id",
+    "updated_at",
+)
 
-# Clocks of client machines drift: an instant this far ahead of ours is still "now".
-CLOCK_SKEW = timedelta(minutes=2)
+
+@dataclass(frozen=True)
+class MoveRequest:
+    """A move asked for lead `lead_id`; `at` None means now."""
+
+    lead_id: int
+    to_stage: str
+    at: datetime | None = None
+    reason: str = ""
+    actor_id: int | None = None
+    definition_id: int | None = None
 
 
-def _check_instant(value: datetime, *, field: str, now: datetime, lead: Lead) -> None:
-    if timezone.is_naive(value):
-        raise DomainError("Give a date and time with a time zone offset.", field=field)
-    if value > now + CLOCK_SKEW:
-        raise DomainError("This cannot be in the future.", field=field)
-    if value < lead.created_at:
-        raise DomainError("This is before the lead was created.", field=field)
+class MoveRefused(DomainError):
+    """A move of a batch the lifecycle refuses: `index` is its position in the batch."""
+
+    def __init__(self, message: str, *, index: int, lead_id: int, field: str = "to"):
+        super().__init__(message, field=field)
+        self.index = index
+        self.lead_id = lead_id
+
+
+@dataclass
+class Plan:
+    """Moves applied in memory: the leads' rows as they end, and the transitions to write."""
+
+    rows: dict[int, dict]
+    transitions: list[dict] = field(default_factory=list)
+    moved: list[int] = field(default_factory=list)  # lead ids, first move order
+    refused: list[MoveRefused] = field(default_factory=list)
+
+
+def state_of(row: Mapping) -> LeadState:
+    return LeadState(**{name: row[name] for name in STATE_FIELDS}, last_move_at=row["last_move_at"])
+
+
+def leads_lock(lead_ids: Sequence[int], *, extra: Sequence[str] = ()) -> dict[int, dict]:
+    """Lock the leads (in id order, so two batches never deadlock) and read their rows
+    (`ROW_FIELDS` and `extra`), each with the instant of its latest transition
+    (`last_move_at`). One query."""
+    latest = StageTransition.objects.filter(lead_id=OuterRef("pk")).order_by("-at").values("at")[:1]
+    rows = (
+        Lead.objects.select_for_update(of=("self",))
+        .filter(pk__in=set(lead_ids))
+        .order_by("pk")
+        .annotate(last_move_at=Subquery(latest))
+        .values(*dict.fromkeys([*ROW_FIELDS, *extra]), "last_move_at")
+    )
+    return {row["id"]: row for row in rows}
+
+
+def moves_plan(
+    rows: dict[int, dict], moves: Sequence[MoveRequest], *, now: datetime, refuse: bool = True
+) -> Plan:
+    """Apply `moves` in order to `rows` (lead rows by id, changed in place).
+
+    A refused move raises `MoveRefused` (`refuse`), or is listed in `plan.refused` and
+    skipped. Rows must carry `last_move_at` (None for a lead without transitions).
+    """
+    plan = Plan(rows=rows)
+    seen: set[int] = set()
+    for index, move in enumerate(moves):
+        row = rows.get(move.lead_id)
+        if row is None:
+            refusal = MoveRefused("There is no such lead.", index=index, lead_id=move.lead_id)
+            if refuse:
+                raise refusal
+            plan.refused.append(refusal)
+            continue
+        at = move.at or now
+        try:
+            state, transition = lifecycle.apply_move(
+                state_of(row),
+                lifecycle.Move(
+                    to_stage=move.to_stage,
+                    at=at,
+                    reason=move.reason,
+                    actor_id=move.actor_id,
+                    definition_id=move.definition_id,
+                ),
+                now=now,
+            )
+        except IllegalTransition as exc:
+            refusal = MoveRefused(str(exc), index=index, lead_id=move.lead_id, field=exc.field)
+            if refuse:
+                raise refusal from exc
+            plan.refused.append(refusal)
+            continue
+        for name in STATE_FIELDS:
+            row[name] = getattr(state, name)
+        row["last_move_at"] = state.last_move_at
+        row["updated_at"] = now
+        plan.transitions.append(
+            {
+                "lead_id": move.lead_id,
+                "from_stage": transition.from_stage,
+                "to_stage": transition.to_stage,
+                "at": transition.at,
+                "actor_id": transition.actor_id,
+                "reason": transition.reason,
+                "definition_id": transition.definition_id,
+                "recorded_at": now,
+                "_handed_off": transition.handed_off,
+                "_needs_owner": transition.needs_owner,
+            }
+        )
+        if move.lead_id not in seen:
+            seen.add(move.lead_id)
+            plan.moved.append(move.lead_id)
+    return plan
+
+
+def moves_record(plan: Plan, *, now: datetime, write_leads: bool = True) -> list[dict]:
+    """Write a plan: route who needs an owner, insert the transitions, update the leads
+    (unless `write_leads` is False: the caller writes their rows itself, e.g. new leads it
+    inserts afterwards), record the routing assignments, and publish the batch's events.
+
+    Answers the transitions written (dicts with their ids). Runs inside the caller's
+    transaction, with the leads locked (or not inserted yet).
+    """
+    if not plan.transitions:
+        return []
+    rows = plan.rows
+    # A lead's last move of the batch decides whether it waits for an owner.
+    last_move: dict[int, dict] = {row["lead_id"]: row for row in plan.transitions}
+    waiting = [
+        rows[lead_id]
+        for lead_id, transition in last_move.items()
+        if transition["_needs_owner"] and rows[lead_id]["owner_id"] is None
+    ]
+    handoffs = [
+        {"lead": t["lead_id"], "owner": rows[t["lead_id"]]["owner_id"], "at": t["at"]}
+        for t in plan.transitions
+        if t["_handed_off"]
+    ]
+    # Routing assigns at the instant of the move, which hands the lead off then.
+    routed = [
+        AssignRequest(
+            lead_id=lead_id,
+            owner_id=route.owner_id,
+            team_id=route.team_id,
+            rule_id=route.rule_id,
+            reason=route.reason,
+            at=last_move[lead_id]["at"],
+        )
+        for lead_id, route in leads_route(waiting).items()
+    ]
+    assignments, routed_handoffs = assignments_plan(rows, routed, now=now)
+    written = [
+        {key: value for key, value in row.items() if not key.startswith("_")}
+        for row in plan.transitions
+    ]
+    with events.batch():
+        rows_insert(StageTransition, written, now=now)
+        if write_leads:
+            rows_update(Lead, [rows[lead_id] for lead_id in plan.moved], MOVE_FIELDS)
+        assignments_write(assignments, rows, [], now=now)
+        _publish(written, handoffs + routed_handoffs)
+    return written
+
+
+def _publish(transitions: list[dict], handoffs: list[dict]) -> None:
+    by_instant: dict[datetime, list[dict]] = defaultdict(list)
+    for row in transitions:
+        by_instant[row["at"]].append(
+            {
+                "lead": row["lead_id"],
+                "transition": row["id"],
+                "from": row["from_stage"],
+                "to": row["to_stage"],
+                "at": row["at"],
+                "reason": row["reason"],
+                "definition": row["definition_id"],
+                "actor": row["actor_id"],
+            }
+        )
+    for at, payloads in by_instant.items():
+        events.publish(topics.STAGE_CHANGED, payloads, occurred_at=at)
+    handed: dict[datetime, list[dict]] = defaultdict(list)
+    for handoff in handoffs:
+        handed[handoff["at"]].append(handoff)
+    for at, payloads in handed.items():
+        events.publish(topics.HANDED_OFF, payloads, occurred_at=at)
+
+
+@dataclass
+class MovesResult:
+    transitions: list[dict]
+    refused: list[MoveRefused]
+
+
+def moves_apply(
+    *, moves: Sequence[MoveRequest], now: datetime | None = None, refuse: bool = True
+) -> MovesResult:
+    """Lock the leads of `moves`, apply the moves in order and record them (atomic).
+
+    With `refuse` (the default) a refused move refuses the whole batch (`MoveRefused`,
+    nothing written); otherwise refused moves are skipped and answered in `refused`.
+    """
+    now = now or timezone.now()
+    if not moves:
+        return MovesResult([], [])
+    with transaction.atomic(), events.batch():
+        rows = leads_lock([move.lead_id for move in moves])
+        plan = moves_plan(rows, moves, now=now, refuse=refuse)
+        written = moves_record(plan, now=now)
+    return MovesResult(written, plan.refused)
 
 
 def lead_transition(
@@ -56,211 +293,24 @@ def lead_transition(
     definition: QualificationDefinition | None = None,
     now: datetime | None = None,
 ) -> StageTransition:
-    """Move a lead to `to_stage`, recording the transition; the lifecycle decides what is legal.
+    """Move one lead to `to_stage` (a batch of one); answers the recorded transition.
 
-    `at` back-fills a transition (imports); it may not be earlier than the lead's last
-    transition, so the history keeps its order. Two concurrent transitions of one lead are
-    serialised by a row lock: the second sees the first one's stage and may be refused.
+    `at` back-fills the move (not before the lead's last transition). Two concurrent moves
+    of one lead are serialised by the row lock: the second sees the first one's stage.
     """
-    now = now or timezone.now()
-    at = at or now
     lead_id = lead if isinstance(lead, int) else lead.pk
-    with transaction.atomic():
-        locked = Lead.objects.select_for_update().get(pk=lead_id)
-        _check_instant(at, field="at", now=now, lead=locked)
-        try:
-            lifecycle.check_move(locked.stage, to_stage, reason=reason)
-        except IllegalTransition as exc:
-            raise DomainError(str(exc), field="to") from exc
-        last_at = (
-            StageTransition.objects.filter(lead_id=lead_id)
-            .order_by("-at", "-id")
-            .values_list("at", flat=True)
-            .first()
-        )
-        if last_at is not None and at < last_at:
-            raise DomainError(
-                f"The lead's last transition is at {last_at.isoformat()}; a back-filled "
-                "transition cannot be earlier.",
-                field="at",
+    result = moves_apply(
+        moves=[
+            MoveRequest(
+                lead_id=lead_id,
+                to_stage=to_stage,
+                at=at,
+                reason=reason or "",
+                actor_id=actor.pk if actor else None,
+                definition_id=definition.pk if definition else None,
             )
-        from_stage = locked.stage
-        transition = StageTransition.objects.create(
-            lead=locked,
-            from_stage=from_stage,
-            to_stage=to_stage,
-            at=at,
-            actor=actor,
-            reason=reason,
-            definition=definition,
-        )
-        changed = ["stage", "stage_changed_at", "updated_at"]
-        for stage in lifecycle.stages_reached(to_stage):
-            field = f"{stage}_at"
-            current = getattr(locked, field)
-            if current is None or current > at:
-                setattr(locked, field, at)
-                changed.append(field)
-        if definition is not None and to_stage in (Stage.MQL, Stage.SQL):
-            setattr(locked, f"{to_stage}_definition", definition)
-            changed.append(f"{to_stage}_definition")
-        locked.stage = to_stage
-        locked.stage_changed_at = at
-        if to_stage == Stage.SQL:
-            # A new hand-off for every (re-)qualification to SQL.
-            locked.handed_off_at = None
-            changed.append("handed_off_at")
-        locked.save(update_fields=changed)
-
-        send_on_commit(
-            lead_stage_changed,
-            changes=[
-                StageChange(
-                    lead_id=lead_id,
-                    transition_id=transition.pk,
-                    from_stage=from_stage,
-                    to_stage=to_stage,
-                    at=at,
-                    actor_id=actor.pk if actor else None,
-                    reason=reason,
-                )
-            ],
-        )
-        payload = {
-            "lead": lead_id,
-            "from": from_stage,
-            "to": to_stage,
-            "at": at.isoformat(),
-            "reason": reason,
-            "definition": definition.pk if definition else None,
-        }
-        transaction.on_commit(lambda: emit("lead.stage_changed", payload, occurred_at=at))
-
-        if to_stage == Stage.SQL:
-            if locked.owner_id is None:
-                routing.lead_route(lead=locked, at=at)  # assigns, which hands off
-            else:
-                _hand_off(locked, at=at)
-    return transition
-
-
-def _hand_off(lead: Lead, *, at: datetime) -> None:
-    """Start the SLA: the lead is in a sales stage with an owner and no hand-off yet."""
-    lead.handed_off_at = at
-    lead.save(update_fields=["handed_off_at"])
-    send_on_commit(
-        leads_handed_off, handoffs=[HandOff(lead_id=lead.pk, owner_id=lead.owner_id, at=at)]
+        ],
+        now=now,
     )
-
-
-def lead_assign(
-    *,
-    lead: Lead | int,
-    owner: User | None,
-    actor: User | None,
-    reason: str = "",
-    rule=None,
-    team=None,
-    now: datetime | None = None,
-) -> RoutingAssignment:
-    """Give a lead to `owner` (None unassigns), with an audit row and a notification.
-
-    Reassigning does not reset an SLA clock: only the first owner of a sales-stage lead
-    triggers the hand-off.
-    """
-    now = now or timezone.now()
-    lead_id = lead if isinstance(lead, int) else lead.pk
-    if owner is not None:
-        if not owner.is_active:
-            raise DomainError(f"{owner} is not an active user.", field="owner")
-        if not (owner.has_role(Role.SALES) or owner.has_role(Role.MANAGER)):
-            raise DomainError(f"{owner} is not in sales; leads go to sales owners.", field="owner")
-    with transaction.atomic():
-        locked = Lead.objects.select_for_update().get(pk=lead_id)
-        previous_owner_id = locked.owner_id
-        if owner is not None and owner.pk == previous_owner_id:
-            raise DomainError(f"The lead is already assigned to {owner}.", field="owner")
-        locked.owner = owner
-        fields = ["owner", "updated_at"]
-        new_team = team or (owner.team if owner is not None else None)
-        if new_team is not None:
-            locked.team = new_team
-            fields.append("team")
-        locked.save(update_fields=fields)
-        if not reason:
-            reason = f"Assigned by {actor}" if actor else "Assigned"
-        assignment = RoutingAssignment.objects.create(
-            lead=locked,
-            owner=owner,
-            previous_owner_id=previous_owner_id,
-            team=new_team,
-            rule=rule,
-            actor=actor,
-            reason=reason,
-            at=now,
-        )
-        send_on_commit(
-            lead_assigned,
-            assignments=[
-                Assignment(
-                    lead_id=lead_id,
-                    owner_id=owner.pk if owner else None,
-                    previous_owner_id=previous_owner_id,
-                    at=now,
-                    actor_id=actor.pk if actor else None,
-                    reason=reason,
-                )
-            ],
-        )
-        payload = {
-            "lead": lead_id,
-            "owner": owner.pk if owner else None,
-            "previous_owner": previous_owner_id,
-            "reason": reason,
-        }
-        transaction.on_commit(lambda: emit("lead.assigned", payload, occurred_at=now))
-        if owner is not None and owner != actor:
-            notification_send(
-                users=[owner],
-                kind="lead_assigned",
-                title=f"New lead for you: {locked}",
-                body=f"{reason}. Stage: {locked.get_stage_display()}.",
-                url=locked.get_absolute_url(),
-            )
-        if owner is not None and locked.stage in SALES_STAGES and locked.handed_off_at is None:
-            _hand_off(locked, at=now)
-    return assignment
-
-
-def contact_attempt_log(
-    *,
-    lead: Lead | int,
-    actor: User,
-    channel: str,
-    outcome: str,
-    occurred_at: datetime | None = None,
-    note: str = "",
-    now: datetime | None = None,
-) -> ContactAttempt:
-    """Record a human sales touch. Nothing a rep did is refused for being one too many:
-    the SLA app flags over-contact; here only impossible input is refused."""
-    now = now or timezone.now()
-    occurred_at = occurred_at or now
-    if channel not in ContactAttempt.Channel.values:
-        raise DomainError(f"“{channel}” is not a channel.", field="channel")
-    if outcome not in ContactAttempt.Outcome.values:
-        raise DomainError(f"“{outcome}” is not an outcome.", field="outcome")
-    lead_id = lead if isinstance(lead, int) else lead.pk
-    with transaction.atomic():
-        locked = Lead.objects.select_for_update().get(pk=lead_id)
-        _check_instant(occurred_at, field="occurred_at", now=now, lead=locked)
-        attempt = ContactAttempt.objects.create(
-            lead=locked,
-            actor=actor,
-            channel=channel,
-            outcome=outcome,
-            occurred_at=occurred_at,
-            note=note,
-        )
-        send_on_commit(contact_attempts_logged, attempt_ids=[attempt.pk])
-    return attempt
+    values = result.transitions[0]
+    return StageTransition(**values)

@@ -1,9 +1,15 @@
-"""Scoring and qualification writes: store scores, record the moves the definitions call for."""
+"""Scoring and qualification: store scores, and the moves the definitions call for.
+
+Works on lead rows (dicts by attname, as read with `.values()` or built for new leads),
+so a batch of thousands is scored without building model instances.
+"""
+
+from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from accounts.models import User
+from core.bulk import rows_update
 from leads.models import Lead
 from leads.qualification import (
     SCORE_FIELDS,
@@ -13,85 +19,103 @@ from leads.qualification import (
     assess,
     events_by_lead,
 )
-from leads.services.bulk import rows_update
-from leads.services.handoff import MOVE_FIELDS, Move, stage_moves_record
+from leads.services.moves import MOVE_FIELDS, MoveRequest, moves_plan, moves_record
 
 
 @dataclass
 class Scored:
     """The outcome of `leads_score` for a batch."""
 
-    rescored: list[Lead] = field(default_factory=list)  # score or explanation changed
-    moves: list[Move] = field(default_factory=list)
+    rescored: list[int] = field(default_factory=list)  # ids whose score or explanation changed
+    moves: list[MoveRequest] = field(default_factory=list)
 
     @property
     def qualified_ids(self) -> set[int]:
-        return {move.lead.pk for move in self.moves}
+        return {move.lead_id for move in self.moves}
 
 
 def leads_score(
     *,
-    leads: list[Lead],
+    rows: list[dict],
     now: datetime,
     definitions: ActiveDefinitions | None = None,
     names: Names | None = None,
     events: dict[int, list[dict]] | None = None,
+    actor_id: int | None = None,
 ) -> Scored:
-    """Score `leads` in memory (nothing saved) and list the qualification moves.
+    """Score lead `rows` in memory (their score fields are set; nothing is saved) and list
+    the qualification moves, each with the version that qualifies it.
 
-    `events` maps lead id to event dicts; None loads them in one query. New leads (no pk)
-    have no events.
+    `events` maps lead id to event dicts; None loads them in one query (new leads have
+    none). Rows must have their ids (reserved for new leads).
     """
     definitions = definitions if definitions is not None else active_definitions()
     scored = Scored()
-    if not definitions.any or not leads:
+    if not definitions.any or not rows:
         return scored
     names = names if names is not None else Names.load()
     if events is None:
-        events = events_by_lead([lead.pk for lead in leads if lead.pk], definitions, now)
+        events = events_by_lead([row["id"] for row in rows], definitions, now)
     explained: dict = {}
-    for lead in leads:
+    for row in rows:
         assessment = assess(
-            lead, events.get(lead.pk, []), definitions, names, now, explained=explained
+            row, events.get(row["id"], []), definitions, names, now, explained=explained
         )
         if (
-            lead.score != assessment.score
-            or lead.fit_score != assessment.fit_score
-            or lead.engagement_score != assessment.engagement_score
-            or lead.score_details != assessment.details
+            row["score"] != assessment.score
+            or row["fit_score"] != assessment.fit_score
+            or row["engagement_score"] != assessment.engagement_score
+            or row["score_details"] != assessment.details
         ):
-            lead.score = assessment.score
-            lead.fit_score = assessment.fit_score
-            lead.engagement_score = assessment.engagement_score
-            lead.score_details = assessment.details
-            scored.rescored.append(lead)
+            row["score"] = assessment.score
+            row["fit_score"] = assessment.fit_score
+            row["engagement_score"] = assessment.engagement_score
+            row["score_details"] = assessment.details
+            scored.rescored.append(row["id"])
         for stage, active in assessment.moves:
-            scored.moves.append(Move(lead=lead, to_stage=stage, definition=active.row))
+            scored.moves.append(
+                MoveRequest(
+                    lead_id=row["id"],
+                    to_stage=stage,
+                    at=now,
+                    actor_id=actor_id,
+                    definition_id=active.row.pk,
+                )
+            )
     return scored
 
 
 def leads_qualify(
     *,
-    leads: list[Lead],
+    rows: dict[int, dict],
     now: datetime,
-    actor: User | None = None,
+    actor_id: int | None = None,
     definitions: ActiveDefinitions | None = None,
     names: Names | None = None,
     events: dict[int, list[dict]] | None = None,
 ) -> Scored:
-    """Rescore saved, locked `leads`; save changed scores and record qualification moves.
+    """Rescore saved, locked lead `rows` (by id, as read by `leads.services.moves.leads_lock`
+    plus `SCORED_FIELDS`); save changed scores and record the qualification moves.
 
     A fixed number of queries whatever the number of leads: events (one), names (three),
-    one bulk update, and the bulk moves (see `stage_moves_record`).
+    one update of the rescored leads, and the moves (see `moves_record`).
     """
-    scored = leads_score(leads=leads, now=now, definitions=definitions, names=names, events=events)
-    stage_moves_record(moves=scored.moves, at=now, actor=actor, save=False)
-    moved = {move.lead.pk: move.lead for move in scored.moves}
-    only_rescored = [lead for lead in scored.rescored if lead.pk not in moved]
-    if only_rescored:
-        for lead in only_rescored:
-            lead.updated_at = now
-        rows_update(only_rescored, [*SCORE_FIELDS, "updated_at"])
-    if moved:
-        rows_update(list(moved.values()), [*SCORE_FIELDS, *MOVE_FIELDS])
+    scored = leads_score(
+        rows=list(rows.values()),
+        now=now,
+        definitions=definitions,
+        names=names,
+        events=events,
+        actor_id=actor_id,
+    )
+    plan = moves_plan(rows, scored.moves, now=now)
+    moves_record(plan, now=now, write_leads=False)
+    changed = [*dict.fromkeys([*scored.rescored, *plan.moved])]
+    if changed:
+        moved = set(plan.moved)
+        for lead_id in changed:
+            rows[lead_id]["updated_at"] = now
+        only_rescored = [rows[pk] for pk in changed if pk not in moved]
+        rows_update(Lead, only_rescored, [*SCORE_FIELDS, "updated_at"])
+        rows_update(Lead, [rows[pk] for pk in plan.moved], [*SCORE_FIELDS, *MOVE_FIELDS])
     return scored

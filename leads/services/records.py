@@ -1,246 +1,48 @@
 """Creating, updating, bulk-upserting and deleting leads.
 
-One validation (`lead_row_clean`) for the API, bulk upsert and CSV imports: it normalises
-(email lower-cased, country upper-cased, product/campaign/persona by id or code/name) and
-answers every problem of a row at once as `{field: [messages]}`.
+One validator (`leads.rows.LeadRowSerializer`) for the API, bulk upsert and CSV imports;
+one save path (`_save`) that scores, qualifies (through `leads.services.moves`) and writes
+new and changed leads with a fixed number of statements whatever their number.
 """
 
-import re
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
+from django.db import DatabaseError, connection, transaction
+from django.db.models import OuterRef, ProtectedError, Subquery
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
-from leads.models import Lead
+from core import events
+from core.bulk import ids_reserve, rows_insert, rows_update
+from core.errors import DomainError
+from leads import events as topics
+from leads.models import Lead, StageTransition
 from leads.qualification import SCORE_FIELDS, Names, active_definitions
-from leads.services.bulk import ids_reserve, instances_new, rows_insert, rows_update
-from leads.services.handoff import MOVE_FIELDS, stage_moves_record
-from leads.services.moves import CLOCK_SKEW
+from leads.rows import References, RowValidator
+from leads.services.moves import MOVE_FIELDS, moves_plan, moves_record
 from leads.services.qualify import leads_score
-from leads.signals import leads_created, send_on_commit
-from smarketing.api_support import DomainError
-from smarketing.events import emit_many
 
 MAX_BULK_ROWS = 1000
-TEXT_FIELDS = {"first_name": 100, "last_name": 100, "company": 200, "title": 200, "phone": 40}
-WRITABLE_FIELDS = (
-    "external_id",
-    "email",
-    *TEXT_FIELDS,
-    "country",
-    "source",
-    "campaign",
-    "product",
-    "persona",
-    "attributes",
-    "amount",
-    "created_at",
-)
-# Output-only fields: accepted and ignored, so a lead read from the API can be sent back.
-READ_ONLY_FIELDS = frozenset(
-    {
-        "id",
-        "stage",
-        "score",
-        "owner",
-        "updated_at",
-        "mql_at",
-        "sql_at",
-        "opportunity_at",
-        "customer_at",
-    }
-)
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
-_SLUG = re.compile(r"^[-a-z0-9_]+$")
-_MAX_AMOUNT = Decimal("999999999999.99")
+# Every column of a lead, by attname.
+LEAD_FIELDS = tuple(field.attname for field in Lead._meta.concrete_fields)
+# A new lead before its values are applied: the model's defaults (JSON ones fresh per lead).
+_DEFAULTS = {
+    field.attname: field.get_default()
+    for field in Lead._meta.concrete_fields
+    if not field.primary_key
+}
 
 
-@dataclass
-class References:
-    """Products, campaigns and personas by id and by code/name, for validating rows."""
-
-    names: Names
-    products_by_key: dict[str, int] = field(default_factory=dict)
-    campaigns_by_key: dict[str, int] = field(default_factory=dict)
-    personas_by_key: dict[str, int] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls) -> "References":
-        from leads.models import Product
-
-        names = Names.load()
-        products = {}
-        for pk, code, name in Product.objects.values_list("id", "code", "name"):
-            products.setdefault(name.casefold(), pk)
-            products[code.casefold()] = pk
-        return cls(
-            names=names,
-            products_by_key=products,
-            campaigns_by_key={name.casefold(): pk for pk, name in names.campaigns.items()},
-            personas_by_key={name.casefold(): pk for pk, name in names.personas.items()},
-        )
+def _new_lead(values: dict, now: datetime) -> dict:
+    return {**_DEFAULTS, "attributes": {}, "score_details": {}, "created_at": now, **values}
 
 
-def lead_row_clean(
-    row: object, refs: References, *, creating: bool, now: datetime
-) -> tuple[dict, dict[str, list[str]]]:
-    """Validate and normalise one lead row. Returns (model values by attname, errors).
-
-    Values are only given for the fields present in the row (a partial update); `creating`
-    requires an email and accepts `created_at` (ignored on updates, so re-sending a row is
-    harmless).
-    """
-    errors: dict[str, list[str]] = {}
-    values: dict = {}
-
-    def error(name: str, message: str) -> None:
-        errors.setdefault(name, []).append(message)
-
-    if not isinstance(row, dict):
-        return {}, {"non_field_errors": ["Each lead must be a JSON object."]}
-    for name in row:
-        if name not in WRITABLE_FIELDS and name not in READ_ONLY_FIELDS:
-            error(str(name), "Unknown field.")
-
-    if "external_id" in row:
-        value = row["external_id"]
-        if isinstance(value, bool) or not isinstance(value, (str, int, type(None))):
-            error("external_id", "Must be text.")
-        else:
-            value = str(value).strip() if value is not None else ""
-            if len(value) > 120:
-                error("external_id", "At most 120 characters.")
-            values["external_id"] = value or None
-
-    if "email" in row:
-        value = row["email"]
-        if not isinstance(value, str) or not value.strip():
-            error("email", "An email address is required." if not value else "Must be text.")
-        else:
-            value = value.strip().lower()
-            try:
-                validate_email(value)
-            except ValidationError:
-                error("email", f"“{value}” is not a valid email address.")
-            else:
-                values["email"] = value
-    elif creating:
-        error("email", "This field is required.")
-
-    for name, limit in TEXT_FIELDS.items():
-        if name not in row:
-            continue
-        value = row[name]
-        if value is None:
-            value = ""
-        if not isinstance(value, str):
-            error(name, "Must be text.")
-        elif len(value.strip()) > limit:
-            error(name, f"At most {limit} characters.")
-        else:
-            values[name] = value.strip()
-
-    if "country" in row:
-        value = row["country"] if row["country"] is not None else ""
-        if not isinstance(value, str):
-            error("country", "Must be a two-letter country code such as DE.")
-        else:
-            value = value.strip().upper()
-            if value and not _COUNTRY.match(value):
-                error("country", f"“{value}” is not a two-letter country code (e.g. DE, US).")
-            else:
-                values["country"] = value
-
-    if "source" in row:
-        value = row["source"] if row["source"] is not None else ""
-        if not isinstance(value, str):
-            error("source", "Must be text.")
-        else:
-            value = value.strip().lower()
-            if value and (len(value) > 60 or not _SLUG.match(value)):
-                error("source", "Use letters, digits, - and _ only (at most 60), e.g. webinar.")
-            else:
-                values["source"] = value
-
-    for name, by_key, by_id, label in (
-        ("product", refs.products_by_key, refs.names.products, "product (id or code)"),
-        ("campaign", refs.campaigns_by_key, refs.names.campaigns, "campaign (id or name)"),
-        ("persona", refs.personas_by_key, refs.names.personas, "persona (id or name)"),
-    ):
-        if name not in row:
-            continue
-        value = row[name]
-        if value is None or value == "":
-            values[f"{name}_id"] = None
-        elif isinstance(value, bool) or not isinstance(value, (int, str)):
-            error(name, f"Give a {label}.")
-        elif isinstance(value, int) or value.strip().isdigit():
-            if int(value) in by_id:
-                values[f"{name}_id"] = int(value)
-            else:
-                error(name, f"There is no {name} with id {value}.")
-        elif value.strip().casefold() in by_key:
-            values[f"{name}_id"] = by_key[value.strip().casefold()]
-        else:
-            error(name, f"There is no {name} “{value.strip()}”.")
-
-    if "attributes" in row:
-        value = row["attributes"]
-        if value is None:
-            values["attributes"] = {}
-        elif not isinstance(value, dict):
-            error("attributes", "Must be a JSON object.")
-        else:
-            values["attributes"] = value
-
-    if "amount" in row:
-        value = row["amount"]
-        if value is None or value == "":
-            values["amount"] = None
-        elif isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            error("amount", "Must be a number.")
-        else:
-            try:
-                amount = Decimal(str(value).strip())
-            except InvalidOperation:
-                error("amount", "Must be a number.")
-            else:
-                if not amount.is_finite():
-                    error("amount", "Must be a number.")
-                elif amount < 0:
-                    error("amount", "Cannot be negative.")
-                elif amount > _MAX_AMOUNT:
-                    error("amount", "Too large.")
-                else:
-                    values["amount"] = amount.quantize(Decimal("0.01"))
-
-    if "created_at" in row and creating:
-        value = row["created_at"]
-        moment = None
-        if isinstance(value, datetime):
-            moment = value
-        elif isinstance(value, str):
-            try:
-                moment = parse_datetime(value.strip())
-            except ValueError:
-                moment = None
-        if moment is None:
-            error("created_at", "Give an ISO 8601 date and time, e.g. 2026-03-01T09:30:00+01:00.")
-        elif timezone.is_naive(moment):
-            error("created_at", "Give a date and time with a time zone offset.")
-        elif moment > now + CLOCK_SKEW:
-            error("created_at", "This cannot be in the future.")
-        else:
-            values["created_at"] = moment
-
-    return values, errors
+# Advisory-lock namespace of external ids (see `_lock_external_ids`).
+EXTERNAL_ID_LOCKS = 7301
 
 
 @dataclass
@@ -250,16 +52,48 @@ class UpsertResult:
     errors: list[dict] = field(default_factory=list)  # {"index": i, "errors": {field: [...]}}
 
 
+def _external_id(row: object) -> str | None:
+    if isinstance(row, dict) and isinstance(row.get("external_id"), str | int):
+        if isinstance(row["external_id"], bool):
+            return None
+        return str(row["external_id"]).strip() or None
+    return None
+
+
+def _lock_external_ids(external_ids: set[str]) -> None:
+    """Serialise the requests that touch the same external ids (a transaction-level
+    advisory lock per id, taken in one order), so of two requests creating the same new
+    `external_id` at once, the second waits and then finds the lead the first created."""
+    if not external_ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, h) FROM ("
+            "  SELECT DISTINCT hashtext(x) AS h FROM unnest(%s::text[]) AS x ORDER BY 1"
+            ") AS ids",
+            [EXTERNAL_ID_LOCKS, sorted(external_ids)],
+        )
+
+
+def _locked_rows(**filters) -> list[dict]:
+    latest = StageTransition.objects.filter(lead_id=OuterRef("pk")).order_by("-at").values("at")[:1]
+    return list(
+        Lead.objects.select_for_update(of=("self",))
+        .filter(**filters)
+        .order_by("pk")
+        .annotate(last_move_at=Subquery(latest))
+        .values(*LEAD_FIELDS, "last_move_at")
+    )
+
+
 def leads_upsert(
     *, rows: list[dict], actor: User | None, now: datetime | None = None
 ) -> UpsertResult:
     """Create or update up to 1,000 leads, matched by `external_id` (rows without one are
-    created). Valid rows are saved even when others fail; each bad row is reported with its
-    index. Scoring, qualification and hand-off included.
-
-    Set-based: the query count does not depend on the number of rows. Two requests creating
-    the same new `external_id` at the same instant: the second is refused as a whole
-    (DomainError) and can be retried, when it updates.
+    created). Valid rows are saved even when others fail, whether validation or the
+    database refuses them; each bad row is reported with its index. Scoring,
+    qualification and hand-off included. Set-based: the number of statements does not
+    depend on the number of rows.
     """
     if not isinstance(rows, list):
         raise DomainError("Send a JSON list of leads.")
@@ -273,28 +107,17 @@ def leads_upsert(
     if not rows:
         return result
     refs = References.load()
-    wanted = set()
-    for row in rows:
-        if isinstance(row, dict) and isinstance(row.get("external_id"), (str, int)):
-            external_id = str(row["external_id"]).strip()
-            if external_id:
-                wanted.add(external_id)
-
-    with transaction.atomic():
-        existing = {
-            lead.external_id: lead
-            for lead in Lead.objects.select_for_update(of=("self",)).filter(external_id__in=wanted)
-        }
-        new_values: list[dict] = []
-        updates: dict[int, Lead] = {}
-        fields: set[str] = set()
+    check = RowValidator(refs=refs, now=now)
+    wanted = {key for key in map(_external_id, rows) if key}
+    with transaction.atomic(), events.batch():
+        _lock_external_ids(wanted)
+        existing = {row["external_id"]: row for row in _locked_rows(external_id__in=wanted)}
+        valid: list[tuple[int, dict | None, dict]] = []  # (index, existing row, values)
         seen: dict[str, int] = {}
         for index, row in enumerate(rows):
-            external_id = None
-            if isinstance(row, dict) and isinstance(row.get("external_id"), (str, int)):
-                external_id = str(row["external_id"]).strip() or None
+            external_id = _external_id(row)
             lead = existing.get(external_id) if external_id else None
-            values, errors = lead_row_clean(row, refs, creating=lead is None, now=now)
+            values, errors = check(row, creating=lead is None)
             if external_id and external_id in seen and "external_id" not in errors:
                 errors["external_id"] = [
                     f"“{external_id}” is also in row {seen[external_id]} of this request; "
@@ -305,89 +128,123 @@ def leads_upsert(
                 continue
             if external_id:
                 seen[external_id] = index
-            if lead is None:
-                values.setdefault("created_at", now)
-                new_values.append(values)
-            else:
-                for name, value in values.items():
-                    setattr(lead, name, value)
-                fields.update(values)
-                updates[lead.pk] = lead
-        creates = instances_new(Lead, new_values)
-        _leads_save(
-            creates=creates,
-            updates=list(updates.values()),
-            fields=fields,
-            actor=actor,
-            now=now,
-            names=refs.names,
-        )
-    result.created = [lead.pk for lead in creates]
-    result.updated = list(updates)
+            valid.append((index, lead, values))
+        _save_isolating(valid, result, actor=actor, now=now, names=refs.names)
+    result.errors.sort(key=lambda error: error["index"])
     return result
 
 
-def _leads_save(
+def _save_isolating(
+    valid: list[tuple[int, dict | None, dict]],
+    result: UpsertResult,
     *,
-    creates: list[Lead],
-    updates: list[Lead],
+    actor: User | None,
+    now: datetime,
+    names: Names,
+) -> None:
+    """Save valid rows in one go; when the database refuses the batch, find the rows it
+    refuses by halves (each half in a savepoint) and save the others."""
+    if not valid:
+        return
+    try:
+        with transaction.atomic(), events.batch():
+            creates = [_new_lead(values, now) for _, lead, values in valid if lead is None]
+            updates = []
+            for _, lead, values in valid:
+                if lead is not None:
+                    updates.append({**lead, **values})
+            fields = {name for _, lead, values in valid if lead is not None for name in values}
+            _save(
+                creates=creates, updates=updates, fields=fields, actor=actor, now=now, names=names
+            )
+    except DatabaseError as exc:
+        if len(valid) == 1:
+            index = valid[0][0]
+            result.errors.append({"index": index, "errors": {"non_field_errors": [_refusal(exc)]}})
+            return
+        middle = len(valid) // 2
+        _save_isolating(valid[:middle], result, actor=actor, now=now, names=names)
+        _save_isolating(valid[middle:], result, actor=actor, now=now, names=names)
+        return
+    for (_, lead, _values), saved in zip(valid, _order(valid, creates, updates), strict=True):
+        (result.updated if lead is not None else result.created).append(saved["id"])
+
+
+def _order(valid, creates: list[dict], updates: list[dict]) -> list[dict]:
+    """The saved rows in the order of `valid` (creates and updates interleaved back)."""
+    made, changed = iter(creates), iter(updates)
+    return [next(changed) if lead is not None else next(made) for _, lead, _ in valid]
+
+
+def _refusal(exc: DatabaseError) -> str:
+    text = str(exc).split("\n", 1)[0]
+    if "violates" in text or "out of range" in text or "invalid" in text:
+        return f"The database refused this row: {text[:200]}"
+    return "The database refused this row."
+
+
+def _save(
+    *,
+    creates: list[dict],
+    updates: list[dict],
     fields: set[str],
     actor: User | None,
     now: datetime,
     names: Names | None = None,
 ) -> None:
-    """Score, save and qualify new and changed leads with a fixed number of queries."""
-    definitions = active_definitions()
-    scored = leads_score(leads=[*creates, *updates], now=now, definitions=definitions, names=names)
-    for lead in updates:
-        lead.updated_at = now
-    # Where the new leads can get their ids first (PostgreSQL), their qualification moves
-    # are made before they are inserted and go into the same COPY: a new lead that
-    # qualifies is written once, not inserted and then updated.
-    moves_first = ids_reserve(creates)
-    if not moves_first:
-        _leads_insert(creates)
-    if updates:
-        rows_update(updates, [*fields, *SCORE_FIELDS, "updated_at"])
-    stage_moves_record(moves=scored.moves, at=now, actor=actor, save=False)
-    moved = list({move.lead.pk: move.lead for move in scored.moves}.values())
-    if moves_first:
-        _leads_insert(creates)
-        new_ids = {lead.pk for lead in creates}
-        moved = [lead for lead in moved if lead.pk not in new_ids]
-    if moved:
-        rows_update(moved, MOVE_FIELDS)
+    """Score, qualify and write new and changed lead rows with a fixed number of queries.
+
+    New leads get their ids first, so their qualification moves are recorded before the
+    leads are inserted (the foreign keys are checked at commit) and each new lead is
+    written once, with its final stage, by one `COPY`.
+    """
+    for row, new_id in zip(creates, ids_reserve(Lead, len(creates)), strict=True):
+        row["id"] = new_id
+        row["last_move_at"] = None
+        row["updated_at"] = now
+    for row in updates:
+        row["updated_at"] = now
+    every = {row["id"]: row for row in [*creates, *updates]}
+    actor_id = actor.pk if actor else None
+    scored = leads_score(
+        rows=list(every.values()),
+        now=now,
+        definitions=active_definitions(),
+        names=names,
+        actor_id=actor_id,
+    )
+    plan = moves_plan(every, scored.moves, now=now)
+    moves_record(plan, now=now, write_leads=False)
     if creates:
-        created_ids = [lead.pk for lead in creates]
-        send_on_commit(leads_created, lead_ids=created_ids)
-        payloads = [_created_payload(lead) for lead in creates]
-        transaction.on_commit(lambda: emit_many("lead.created", payloads, occurred_at=now))
+        rows_insert(Lead, [{name: row[name] for name in LEAD_FIELDS} for row in creates], now=now)
+    if updates:
+        written = [*fields, *SCORE_FIELDS, "updated_at"]
+        moved = set(plan.moved)
+        if any(row["id"] in moved for row in updates):
+            written += MOVE_FIELDS
+        rows_update(Lead, updates, list(dict.fromkeys(written)))
+    if creates:
+        events.publish(topics.CREATED, [_created_payload(row) for row in creates], occurred_at=now)
+    if updates and fields:
+        events.publish(
+            topics.CHANGED,
+            [{"lead": row["id"], "fields": sorted(fields)} for row in updates],
+            occurred_at=now,
+        )
 
 
-def _leads_insert(creates: list[Lead]) -> None:
-    try:
-        with transaction.atomic():
-            rows_insert(creates)
-    except IntegrityError as exc:
-        raise DomainError(
-            "Another request created a lead with one of these external_ids at the same time; "
-            "send the request again.",
-            field="external_id",
-        ) from exc
-
-
-def _created_payload(lead: Lead) -> dict:
+def _created_payload(row: dict) -> dict:
     return {
-        "lead": lead.pk,
-        "external_id": lead.external_id,
-        "email": lead.email,
-        "source": lead.source,
-        "campaign": lead.campaign_id,
-        "product": lead.product_id,
-        "persona": lead.persona_id,
-        "stage": lead.stage,
-        "score": lead.score,
-        "created_at": lead.created_at.isoformat(),
+        "lead": row["id"],
+        "external_id": row["external_id"],
+        "email": row["email"],
+        "source": row["source"],
+        "campaign": row["campaign_id"],
+        "product": row["product_id"],
+        "persona": row["persona_id"],
+        "stage": row["stage"],
+        "score": row["score"],
+        "created_at": row["created_at"],
     }
 
 
@@ -397,44 +254,44 @@ def lead_create(*, data: dict, actor: User | None, now: datetime | None = None) 
     Bad input is a `ValidationError` with every field's messages.
     """
     now = now or timezone.now()
-    values, errors = lead_row_clean(data, References.load(), creating=True, now=now)
+    refs = References.load()
+    values, errors = RowValidator(refs=refs, now=now)(data, creating=True)
     external_id = values.get("external_id")
-    if external_id and Lead.objects.filter(external_id=external_id).exists():
-        errors.setdefault("external_id", []).append(
-            f"A lead with external_id “{external_id}” already exists."
-        )
-    if errors:
-        raise ValidationError(errors)
-    values.setdefault("created_at", now)
-    lead = Lead(**values)
-    with transaction.atomic():
-        _leads_save(creates=[lead], updates=[], fields=set(), actor=actor, now=now)
-    return lead
+    with transaction.atomic(), events.batch():
+        if external_id:
+            _lock_external_ids({external_id})
+            if Lead.objects.filter(external_id=external_id).exists():
+                errors.setdefault("external_id", []).append(
+                    f"A lead with external_id “{external_id}” already exists."
+                )
+        if errors:
+            raise ValidationError(errors)
+        row = _new_lead(values, now)
+        _save(creates=[row], updates=[], fields=set(), actor=actor, now=now, names=refs.names)
+    return Lead.objects.get(pk=row["id"])
 
 
 def lead_update(*, lead: Lead, data: dict, actor: User | None, now: datetime | None = None) -> Lead:
     """Change some of a lead's fields (`stage` and `score` are not among them) and rescore it."""
     now = now or timezone.now()
-    values, errors = lead_row_clean(data, References.load(), creating=False, now=now)
-    if "email" in data and data.get("email") in (None, ""):
-        errors.setdefault("email", ["An email address is required."])
-    external_id = values.get("external_id")
-    if external_id and Lead.objects.filter(external_id=external_id).exclude(pk=lead.pk).exists():
-        errors.setdefault("external_id", []).append(
-            f"Another lead has external_id “{external_id}”."
-        )
+    refs = References.load()
+    values, errors = RowValidator(refs=refs, now=now)(data, creating=False)
     if errors:
         raise ValidationError(errors)
-    with transaction.atomic():
-        locked = Lead.objects.select_for_update().get(pk=lead.pk)
-        for name, value in values.items():
-            setattr(locked, name, value)
-        try:
-            with transaction.atomic():
-                _leads_save(creates=[], updates=[locked], fields=set(values), actor=actor, now=now)
-        except IntegrityError as exc:
-            raise DomainError("Another lead has this external_id.", field="external_id") from exc
-    return locked
+    external_id = values.get("external_id")
+    with transaction.atomic(), events.batch():
+        if external_id:
+            _lock_external_ids({external_id})
+            if Lead.objects.filter(external_id=external_id).exclude(pk=lead.pk).exists():
+                raise ValidationError(
+                    {"external_id": [f"Another lead has external_id “{external_id}”."]}
+                )
+        locked = _locked_rows(pk=lead.pk)
+        if not locked:
+            raise DomainError("This lead no longer exists.")
+        row = {**locked[0], **values}
+        _save(creates=[], updates=[row], fields=set(values), actor=actor, now=now, names=refs.names)
+    return Lead.objects.get(pk=lead.pk)
 
 
 def lead_delete(*, lead: Lead, actor: User | None) -> None:

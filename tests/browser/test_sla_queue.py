@@ -4,9 +4,9 @@ import re
 import pytest
 from django.utils import timezone
 
-from leads.signals import HandOff
 from sla import services
 from sla.models import SLAClock
+from sla.services import HandOff
 from tests.leads.factories import LeadFactory
 from tests.sla.factories import BusinessCalendarFactory, SLAAgreementFactory
 

@@ -6,9 +6,9 @@ from decimal import Decimal as D
 import pytest
 from django.core.exceptions import ValidationError
 
+from core.errors import DomainError
 from goals import services
 from goals.models import Goal, KeyResult, Metric, OwnerTeam
-from smarketing.api_support import DomainError
 from tests.goals.factories import KeyResultFactory, ObjectiveFactory
 from tests.leads.factories import LeadFactory
 

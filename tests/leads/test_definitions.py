@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.errors import DomainError
 from leads.models import Lead, QualificationDefinition, RescoreRun, StageTransition
 from leads.services import (
     definition_activate,
@@ -13,7 +14,6 @@ from leads.services import (
     definition_update,
     rescore_run_batch,
 )
-from smarketing.api_support import DomainError
 from tests.leads.factories import EventFactory, LeadFactory
 from tests.leads.helpers import MQL_RULES
 

@@ -6,10 +6,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from core.errors import DomainError
 from leads import imports
 from leads.import_tasks import lead_import_run as lead_import_task
 from leads.models import Lead, LeadImport
-from smarketing.api_support import DomainError
 from tests.leads.factories import LeadFactory
 
 GOOD_AND_BAD = (

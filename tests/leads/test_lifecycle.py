@@ -6,12 +6,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from core.errors import DomainError
 from leads import lifecycle
 from leads.lifecycle import ALLOWED_MOVES, IllegalTransition, Stage
 from leads.models import Lead, RoutingAssignment, RoutingRule, StageTransition
 from leads.services import contact_attempt_log, lead_assign, lead_transition
-from leads.signals import leads_handed_off
-from smarketing.api_support import DomainError
 from tests.leads.factories import LeadFactory
 
 ALL_PAIRS = [(a, b) for a, b in itertools.product(Stage, Stage) if a != b]
@@ -88,20 +87,20 @@ class TestTransitions:
 
 
 @pytest.mark.django_db
-def test_becoming_sql_routes_round_robin_and_hands_off(sales_team, rep, other_rep, manager):
+def test_becoming_sql_routes_round_robin_and_hands_off(
+    sales_team, rep, other_rep, manager, published
+):
     other_rep.is_away = True
     other_rep.save()
     RoutingRule.objects.create(name="Everything to East", team=sales_team)
-    received = []
-    leads_handed_off.connect(
-        lambda **kw: received.extend(kw["handoffs"]), weak=False, dispatch_uid="test-handoff"
-    )
-    try:
-        first, second = LeadFactory(), LeadFactory()
-        lead_transition(lead=first, to_stage="sql", reason="demo request")
-        lead_transition(lead=second, to_stage="sql", reason="demo request")
-    finally:
-        leads_handed_off.disconnect(dispatch_uid="test-handoff")
+    received = published("lead.handed_off")
+    first, second = LeadFactory(), LeadFactory()
+    lead_transition(lead=first, to_stage="sql", reason="demo request")
+    lead_transition(lead=second, to_stage="sql", reason="demo request")
+    assert [(e.payload["lead"], e.payload["owner"]) for e in received] == [
+        (first.pk, rep.pk),
+        (second.pk, rep.pk),
+    ]
     first.refresh_from_db()
     second.refresh_from_db()
     # The away rep is skipped; the manager is not a sales rep: both go to `rep`.
@@ -124,22 +123,12 @@ def test_round_robin_alternates_between_present_reps(sales_team, rep, other_rep)
 
 
 @pytest.mark.django_db
-def test_reassigning_does_not_hand_off_again(
-    sales_team, rep, other_rep, manager, django_capture_on_commit_callbacks
-):
+def test_reassigning_does_not_hand_off_again(sales_team, rep, other_rep, manager, published):
     lead = LeadFactory(owner=rep)
-    received = []
-    leads_handed_off.connect(
-        lambda **kw: received.extend(kw["handoffs"]), weak=False, dispatch_uid="test-handoff-2"
-    )
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            lead_transition(lead=lead, to_stage="sql")
-        with django_capture_on_commit_callbacks(execute=True):
-            lead_assign(lead=lead, owner=other_rep, actor=manager, reason="rebalancing")
-    finally:
-        leads_handed_off.disconnect(dispatch_uid="test-handoff-2")
-    assert [h.owner_id for h in received] == [rep.pk]
+    received = published("lead.handed_off")
+    lead_transition(lead=lead, to_stage="sql")
+    lead_assign(lead=lead, owner=other_rep, actor=manager, reason="rebalancing")
+    assert [event.payload["owner"] for event in received] == [rep.pk]
 
 
 @pytest.mark.django_db

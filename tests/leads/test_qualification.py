@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from core.errors import DomainError
 from leads.models import Event, Lead, RoutingRule, StageTransition
 from leads.qualification import Names, lead_attributes
 from leads.services import (
@@ -14,7 +15,6 @@ from leads.services import (
     lead_update,
 )
 from personas.models import Persona
-from smarketing.api_support import DomainError
 from tests.leads.factories import CampaignFactory, EventFactory, LeadFactory, ProductFactory
 from tests.leads.helpers import MQL_RULES, SQL_RULES, active_definition
 
@@ -38,7 +38,8 @@ def test_fit_rules_see_the_leads_fields_and_its_free_attributes():
         campaign=campaign,
         attributes={"company_size": 120, "title": "ignored: the field wins"},
     )
-    attributes = lead_attributes(lead, Names.load())
+    row = {field.attname: getattr(lead, field.attname) for field in lead._meta.concrete_fields}
+    attributes = lead_attributes(row, Names.load())
     assert attributes == {
         "company_size": 120,
         "title": "IT Director",

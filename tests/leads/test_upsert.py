@@ -4,10 +4,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.errors import DomainError
 from leads.models import Lead, RoutingAssignment, RoutingRule, StageTransition
 from leads.services import leads_upsert
-from leads.signals import leads_created, leads_handed_off
-from smarketing.api_support import DomainError
 from tests.leads.factories import CampaignFactory, ProductFactory
 from tests.leads.helpers import MQL_RULES, SQL_RULES, active_definition
 
@@ -116,28 +115,16 @@ def test_more_than_a_thousand_rows_is_refused_whole(marketer):
     assert not Lead.objects.exists()
 
 
-def test_a_bulk_hand_off_routes_round_robin_and_signals_once(
-    marketer, sales_team, rep, other_rep, django_capture_on_commit_callbacks
+def test_a_bulk_hand_off_routes_round_robin_and_publishes_once(
+    marketer, sales_team, rep, other_rep, published
 ):
     active_definition("sql", SQL_RULES, marketer)
     RoutingRule.objects.create(name="All to East", team=sales_team)
-    created, handed_off = [], []
-    leads_created.connect(
-        lambda **kw: created.append(kw["lead_ids"]), weak=False, dispatch_uid="t1"
-    )
-    leads_handed_off.connect(
-        lambda **kw: handed_off.append(kw["handoffs"]), weak=False, dispatch_uid="t2"
-    )
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            result = leads_upsert(
-                rows=rows(4, title="Director", attributes={"x": 1}), actor=marketer
-            )
-    finally:
-        leads_created.disconnect(dispatch_uid="t1")
-        leads_handed_off.disconnect(dispatch_uid="t2")
+    created = published("lead.created")
+    published("lead.handed_off")
+    result = leads_upsert(rows=rows(4, title="Director", attributes={"x": 1}), actor=marketer)
     # The SQL definition alone: fit 20 < 60, nobody qualifies yet.
-    assert len(created) == 1 and len(created[0]) == 4 and handed_off == []
+    assert [e.topic for e in created] == ["lead.created"] * 4
 
     contact = [{"external_id": f"crm-{i}", "title": "Director"} for i in range(4)]
     from leads.models import Event
@@ -146,17 +133,12 @@ def test_a_bulk_hand_off_routes_round_robin_and_signals_once(
         Event(lead_id=pk, type="contact_sales", occurred_at=Lead.objects.get(pk=pk).created_at)
         for pk in result.created
     )
-    leads_handed_off.connect(
-        lambda **kw: handed_off.append(kw["handoffs"]), weak=False, dispatch_uid="t3"
-    )
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            leads_upsert(rows=contact, actor=marketer)
-    finally:
-        leads_handed_off.disconnect(dispatch_uid="t3")
-    assert len(handed_off) == 1
-    owners = [h.owner_id for h in handed_off[0]]
+    created.clear()
+    leads_upsert(rows=contact, actor=marketer)
+    owners = [e.payload["owner"] for e in created if e.topic == "lead.handed_off"]
     assert sorted(owners) == sorted([rep.pk, other_rep.pk, rep.pk, other_rep.pk])
+    # One batch: every hand-off of the request arrived in one call of the listener.
+    assert len({e.occurred_at for e in created}) == 1
     assert RoutingAssignment.objects.count() == 4
     # One notification per rep for the batch, not one per lead.
     assert rep.notifications.get().title == "2 new leads for you"
@@ -179,36 +161,29 @@ def test_the_query_count_does_not_grow_with_the_number_of_rows(marketer, existin
     assert count(10, "small") == count(200, "large")
 
 
-def test_a_lead_created_meanwhile_by_another_request_refuses_the_batch_and_keeps_nothing(
-    marketer, django_capture_on_commit_callbacks
+def test_a_row_the_database_refuses_is_reported_by_index_and_the_others_are_saved(
+    marketer, monkeypatch
 ):
-    """Rows are locked by external_id before the insert, but a new external_id cannot be
-    locked: if another request inserts it first, the insert fails, and the moves recorded
-    for the batch before it are rolled back with it."""
-    from django.db import transaction
-    from django.utils import timezone
+    """A refusal only the database finds (here a check constraint, with validation
+    bypassed for one row) costs that row only: the batch is saved by halves around it."""
+    from leads.rows import RowValidator
 
-    from leads.services.records import _leads_save
-    from tests.leads.factories import LeadFactory
+    check = RowValidator.__call__
 
-    active_definition("mql", MQL_RULES, marketer)
-    LeadFactory(external_id="crm-1")
-    qualifying = Lead(
-        external_id="crm-1",
-        email="late@crm.example",
-        title="Director",
-        country="DE",
-        attributes={"company_size": 100},
-        created_at=timezone.now(),
-    )
-    with (
-        django_capture_on_commit_callbacks() as callbacks,
-        pytest.raises(DomainError) as refused,
-        transaction.atomic(),
-    ):
-        _leads_save(
-            creates=[qualifying], updates=[], fields=set(), actor=marketer, now=timezone.now()
-        )
-    assert "at the same time" in str(refused.value)
-    assert callbacks == []
-    assert Lead.objects.count() == 1 and StageTransition.objects.count() == 0
+    def let_a_negative_amount_through(self, row, *, creating):
+        values, errors = check(self, row, creating=creating)
+        if row.get("external_id") == "crm-2":
+            values["amount"] = -1
+        return values, errors
+
+    monkeypatch.setattr(RowValidator, "__call__", let_a_negative_amount_through)
+    result = leads_upsert(rows=rows(5), actor=marketer)
+    assert [error["index"] for error in result.errors] == [2]
+    assert "database refused" in result.errors[0]["errors"]["non_field_errors"][0]
+    assert len(result.created) == 4
+    assert set(Lead.objects.values_list("external_id", flat=True)) == {
+        "crm-0",
+        "crm-1",
+        "crm-3",
+        "crm-4",
+    }

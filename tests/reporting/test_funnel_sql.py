@@ -126,7 +126,7 @@ def test_a_back_filled_transition_into_a_rolled_up_day_is_picked_up_by_the_next_
     leads, monkeypatch
 ):
     # The story was written seconds ago: without the safety overlap only newer changes count.
-    monkeypatch.setattr("reporting.services.ROLLUP_OVERLAP", dt.timedelta(0))
+    monkeypatch.setattr("reporting.services.snapshots.ROLLUP_OVERLAP", dt.timedelta(0))
     funnel_snapshots_roll_up()
     before = funnel_report(start=PERIOD[0], end=PERIOD[1], mode="cohort").total
 

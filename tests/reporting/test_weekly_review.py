@@ -108,7 +108,7 @@ def test_the_review_is_scheduled_on_monday_mornings():
 
 
 def test_a_review_week_starts_on_a_monday():
-    from smarketing.api_support import DomainError
+    from core.errors import DomainError
 
     with pytest.raises(DomainError, match="Monday"):
         weekly_review_build(week_start=dt.date(2026, 3, 4))

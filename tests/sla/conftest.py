@@ -1,10 +1,12 @@
 """SLA fixtures: the New York office calendar, the seed agreement, and hand-offs through the
-real leads services (their domain signals are delivered as on commit)."""
+real leads services at the instant they happen (the clock travels there, so the reactions
+that follow commit see the same "now" as in real life)."""
 
 import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 from leads.services import contact_attempt_log, lead_transition
 from tests.leads.factories import LeadFactory, ProductFactory
@@ -40,7 +42,7 @@ def hand_off(django_capture_on_commit_callbacks, product):
     def _hand_off(owner, at, **lead_fields):
         lead_fields.setdefault("product", product)
         lead = LeadFactory(owner=owner, created_at=at - dt.timedelta(days=2), **lead_fields)
-        with django_capture_on_commit_callbacks(execute=True):
+        with time_machine.travel(at, tick=False), django_capture_on_commit_callbacks(execute=True):
             lead_transition(lead=lead, to_stage="sql", at=at, reason="qualified")
         lead.refresh_from_db()
         return lead
@@ -51,7 +53,7 @@ def hand_off(django_capture_on_commit_callbacks, product):
 @pytest.fixture
 def log_attempt(django_capture_on_commit_callbacks):
     def _log(lead, actor, at, outcome="no_answer", channel="call"):
-        with django_capture_on_commit_callbacks(execute=True):
+        with time_machine.travel(at, tick=False), django_capture_on_commit_callbacks(execute=True):
             return contact_attempt_log(
                 lead=lead, actor=actor, channel=channel, outcome=outcome, occurred_at=at
             )

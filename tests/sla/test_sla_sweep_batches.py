@@ -6,10 +6,10 @@ import datetime as dt
 import pytest
 
 from accounts.models import Notification, Role
-from leads.signals import HandOff
+from core import subscriptions
 from sla import services
 from sla.models import SLAClock, SLARecord
-from smarketing.events import integration_events
+from sla.services import HandOff
 from tests.conftest import make_user
 from tests.leads.factories import LeadFactory
 from tests.sla.conftest import ny
@@ -19,16 +19,22 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def batches():
-    """The `sla.*` event batches emitted, as (event type, payloads)."""
+    """The `sla.*` event batches published, as (event type, payloads), one per batch."""
     seen = []
 
-    def _receiver(sender, event_type, payloads, **kwargs):
-        if event_type.startswith("sla."):
-            seen.append((event_type, payloads))
+    def _receiver(batch):
+        seen.append((batch[0].topic, [event.payload for event in batch]))
 
-    integration_events.connect(_receiver, dispatch_uid="test-sla-batches")
+    subscriptions.subscribe(
+        "sla.breached",
+        "sla.warning",
+        "sla.exhausted",
+        name="tests.sla-batches",
+        handler=_receiver,
+        in_transaction=True,
+    )
     yield seen
-    integration_events.disconnect(dispatch_uid="test-sla-batches")
+    subscriptions.unsubscribe("tests.sla-batches")
 
 
 @pytest.fixture
@@ -42,7 +48,7 @@ def handed_off(owner, at, count, product):
         LeadFactory(owner=owner, stage="sql", product=product, created_at=at - dt.timedelta(days=1))
         for _ in range(count)
     ]
-    services.clocks_start(handoffs=[HandOff(lead.pk, owner.pk, at) for lead in leads])
+    services.clocks_start(handoffs=[HandOff(lead.pk, owner.pk, at) for lead in leads], now=at)
     return leads
 
 
@@ -68,7 +74,7 @@ class TestEventPayloads:
         assert result.breached == [clock.pk]
         ((event_type, (payload,)),) = batches
         assert event_type == "sla.breached"
-        expected = services._event(
+        expected = services.clock_payload(
             SLAClock.objects.filter(pk=clock.pk).values_list(*services.EVENT_FIELDS.values())[0]
         )
         assert payload == expected

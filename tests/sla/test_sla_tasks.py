@@ -9,9 +9,9 @@ from django.utils import timezone
 from accounts.models import Notification
 from leads.models import Lead, StageTransition
 from leads.services import contact_attempt_log
-from leads.signals import HandOff
 from sla import services, tasks
 from sla.models import CommitmentRisk, SLAClock, SLARecord
+from sla.services import HandOff
 from tests.leads.factories import LeadFactory
 from tests.sla.factories import BusinessCalendarFactory, SLAAgreementFactory
 
@@ -27,13 +27,14 @@ def terms(db):
 
 
 def handed_off(owner, count, *, days_ago, stage="sql"):
-    """`count` leads handed off to `owner` `days_ago` days ago, with their clocks started."""
+    """`count` leads handed off to `owner` `days_ago` days ago, their clocks started then
+    (and no sweep since)."""
     at = timezone.now() - dt.timedelta(days=days_ago)
     leads = [
         LeadFactory(owner=owner, stage=stage, created_at=at - dt.timedelta(days=1))
         for _ in range(count)
     ]
-    services.clocks_start(handoffs=[HandOff(lead.pk, owner.pk, at) for lead in leads])
+    services.clocks_start(handoffs=[HandOff(lead.pk, owner.pk, at) for lead in leads], now=at)
     return leads
 
 

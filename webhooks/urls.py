@@ -1,0 +1,11 @@
+from django.urls import path
+
+from webhooks import views
+
+app_name = "webhooks"
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/test/", views.test, name="test"),
+    path("<int:pk>/deliveries/", views.deliveries, name="deliveries"),
+]
