@@ -113,3 +113,38 @@ def test_the_charts_show_the_numbers_of_the_tables_beside_them(
             (set) => [set.label, set.data.filter((value) => value !== null && value !== 0)])"""
     )
     assert trend == [["Leads", [2]], ["MQLs", [2]], ["MQL→SQL %", [50]]]
+
+
+def test_a_chart_spec_becomes_chart_js_options(page, login, marketer):
+    login(marketer)
+    page.goto("/goals/")  # any page loads static/js/charts.js
+
+    config = page.evaluate(
+        """() => smarketingCharts.config({
+            labels: ["Webinar", "Ads"],
+            datasets: [
+                {label: "One", data: [1, 2]},
+                {label: "Two", data: [3, 4], colors: "#123456"},
+            ],
+            horizontal: true,
+            stacked: true,
+            axes: {x: {percent: true, title: "Share"}, y: {grid: false}},
+            options: {plugins: {tooltip: {enabled: false}}},
+        }, document.createElement("canvas"))"""
+    )
+
+    options = config["options"]
+    assert config["type"] == "bar"
+    assert [d["backgroundColor"] for d in config["data"]["datasets"]] == ["#0d6efd", "#123456"]
+    assert options["indexAxis"] == "y"
+    assert options["animation"] is False
+    assert options["maintainAspectRatio"] is False  # no height attribute: fills its container
+    assert options["plugins"] == {"legend": {"display": True}, "tooltip": {"enabled": False}}
+    x, y = options["scales"]["x"], options["scales"]["y"]
+    assert (x["stacked"], x["min"], x["max"], x["title"]) == (
+        True,
+        0,
+        100,
+        {"display": True, "text": "Share"},
+    )
+    assert (y["stacked"], y["grid"]) == (True, {"drawOnChartArea": False})
