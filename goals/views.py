@@ -70,6 +70,28 @@ def index(request):
     )
 
 
+def goal_progress_chart(goal: Goal, *, expected) -> dict:
+    """The goal page's bars: baseline, measured, expected by today and target
+    (static/js/charts.js)."""
+    return {
+        "labels": ["Baseline", "Measured", "Expected by today", "Target"],
+        "datasets": [
+            {
+                "label": goal.get_metric_display(),
+                "data": [
+                    float(goal.baseline_value),
+                    float(goal.measured_value or 0),
+                    float(expected),
+                    float(goal.target_value),
+                ],
+                "colors": ["#adb5bd", "#198754", "#0d6efd", "#6610f2"],
+            }
+        ],
+        "axes": {"y": {"beginAtZero": True}},
+        "animate": True,
+    }
+
+
 @login_required
 def goal_detail(request, pk: int):
     goal = get_object_or_404(Goal.objects.select_related("revenue_plan", "created_by"), pk=pk)
@@ -80,12 +102,7 @@ def goal_detail(request, pk: int):
         {
             **view,
             "can_edit": permissions.can_manage_team(request.user, goal.owner_team),
-            "chart": {
-                "measured": float(goal.measured_value or 0),
-                "expected": float(view["expected"]),
-                "target": float(goal.target_value),
-                "baseline": float(goal.baseline_value),
-            },
+            "chart": goal_progress_chart(goal, expected=view["expected"]),
         },
     )
 
@@ -151,6 +168,24 @@ def _plan_rows(plan: RevenuePlan) -> list[dict]:
     ]
 
 
+def plan_needs_chart(needs: dict) -> dict:
+    """The plan page's horizontal bars of what each stage needs (static/js/charts.js)."""
+    return {
+        "horizontal": True,
+        "labels": ["Leads", "MQLs", "SQLs", "Opportunities", "Customers"],
+        "datasets": [
+            {
+                "label": "Needed",
+                "data": [
+                    needs.get(k, 0) for k in ("leads", "mqls", "sqls", "opportunities", "customers")
+                ],
+                "colors": "#3b5bdb",
+            }
+        ],
+        "animate": True,
+    }
+
+
 @login_required
 def plan_detail(request, pk: int):
     plan = get_object_or_404(
@@ -174,12 +209,7 @@ def plan_detail(request, pk: int):
             "goals": list(plan.goals.all()),
             "can_plan": permissions.can_manage_plans(request.user),
             "agreements": _commitment_choices(plan),
-            "chart": {
-                "labels": ["Leads", "MQLs", "SQLs", "Opportunities", "Customers"],
-                "values": [
-                    needs.get(k, 0) for k in ("leads", "mqls", "sqls", "opportunities", "customers")
-                ],
-            },
+            "chart": plan_needs_chart(needs),
         },
     )
 

@@ -101,6 +101,23 @@ def dashboard(request):
     return render(request, "dashboard.html", dashboard_context(request))
 
 
+def sla_health_chart(sla: dict | None) -> dict | None:
+    """The dashboard's doughnut of the period's SLA clocks by status (static/js/charts.js)."""
+    if sla is None:
+        return None
+    return {
+        "type": "doughnut",
+        "labels": ["Met", "Breached", "Pending"],
+        "datasets": [
+            {
+                "label": "Clocks",
+                "data": [sla["met"], sla["breached"], sla["pending"]],
+                "colors": ["#198754", "#dc3545", "#adb5bd"],
+            }
+        ],
+    }
+
+
 def dashboard_context(request) -> dict:
     """Everything the shared dashboard shows.
 
@@ -110,7 +127,7 @@ def dashboard_context(request) -> dict:
     """
     (start, end), period_error = _period(request)
     seconds = settings.DASHBOARD_CACHE_SECONDS
-    key = f"reporting:dashboard:v1:{start.isoformat()}:{end.isoformat()}"
+    key = f"reporting:dashboard:v2:{start.isoformat()}:{end.isoformat()}"
     data = cache_get_many([key]).get(key) if seconds else None
     if data is None:
         data = _dashboard_data(start, end)
@@ -157,6 +174,7 @@ def _dashboard_data(start: dt.datetime, end: dt.datetime) -> dict:
     first, last = period_inputs(start, end)
     month_start = selectors.day_start(today.replace(day=1))
     month_end = selectors.day_start((today.replace(day=1) + dt.timedelta(days=32)).replace(day=1))
+    sla = selectors.sla_health(start=start, end=end)
     return {
         "computed_at": now,
         "period_start": first,
@@ -174,7 +192,8 @@ def _dashboard_data(start: dt.datetime, end: dt.datetime) -> dict:
         "bottleneck_label": (
             f"{STAGE_LABELS[neck.from_stage]} → {STAGE_LABELS[neck.to_stage]}" if neck else ""
         ),
-        "sla": selectors.sla_health(start=start, end=end),
+        "sla": sla,
+        "sla_chart": sla_health_chart(sla),
         "commitments": selectors.commitment_pace(start=month_start, end=month_end, now=now),
         "at_risk": selectors.leads_at_risk(now=now),
         "chart": {
@@ -439,7 +458,7 @@ def lead_quality(request):
                         ],
                     }
                 ],
-                "options": {"scales": {"y": {"min": 0, "max": 100}}},
+                "axes": {"y": {"percent": True}},
             },
             "query": f"start={first}&end={last}&group_by={group_by}",
         },

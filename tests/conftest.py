@@ -290,6 +290,29 @@ def login(page):
     return _login
 
 
+# What a strict Content-Security-Policy allows: script files from the site, nothing inline,
+# no eval (so no inline <script>, no on*= handlers, no javascript: URLs, no hx-on).
+STRICT_CSP = "script-src 'self'; object-src 'none'; base-uri 'none'"
+
+
+@pytest.fixture
+def strict_csp(page):
+    """Serve every response to `page` with STRICT_CSP; returns the list of console errors
+    and uncaught page errors (a blocked script shows up there)."""
+    errors: list[str] = []
+
+    def with_policy(route):
+        response = route.fetch(max_redirects=0)
+        route.fulfill(
+            response=response, headers={**response.headers, "content-security-policy": STRICT_CSP}
+        )
+
+    page.context.route("**/*", with_policy)
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
 @pytest.fixture
 def artifact_path():
     ARTIFACTS.mkdir(exist_ok=True)

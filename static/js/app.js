@@ -26,3 +26,35 @@
   document.addEventListener("htmx:afterSettle", tick);
   setInterval(tick, 1000);
 })();
+
+// Behaviours declared with data attributes, so templates carry no inline handlers. They
+// listen on the document, so they hold for content htmx swaps in too.
+//   <select data-autosubmit>          submits its form when changed
+//   <button data-print>               opens the print dialog
+//   <form data-reset-on-success>      an htmx form cleared once its request answered 200
+//   <div id=... data-shows-refusals>  an htmx target that also takes a 400 answer, so a
+//                                     refused form's message shows in place
+(function () {
+  document.addEventListener("change", function (event) {
+    const field = event.target.closest ? event.target.closest("[data-autosubmit]") : null;
+    if (!field || !field.form) return;
+    if (field.form.requestSubmit) field.form.requestSubmit();
+    else field.form.submit();
+  });
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) window.print();
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    const form = event.target;
+    if (form.matches && form.matches("form[data-reset-on-success]") && event.detail.xhr.status === 200) {
+      form.reset();
+    }
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const target = event.detail.target;
+    if (event.detail.xhr.status === 400 && target && target.hasAttribute("data-shows-refusals")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+})();
