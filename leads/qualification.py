@@ -228,7 +228,7 @@ def assess(
     attributes = lead_attributes(lead, names)
     by_stage = definitions.by_stage()
     results: dict[str, scoring.ScoreResult] = {
-        stage: active.definition.compiled.evaluate(attributes, events, now)
+        stage: scoring.compile_definition(active.definition).evaluate(attributes, events, now)
         for stage, active in by_stage.items()
     }
     key = tuple(results.values())

@@ -36,7 +36,6 @@ from django.db.models import (
 )
 from django.db.models.functions import TruncDate
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from leads.models import Campaign, Lead, Product, QualificationDefinition, SalesFeedback
 from leads.models import StageTransition as Transition
@@ -286,47 +285,22 @@ def _velocity(
     """Median of ``b_at - a_at`` per (group, pair) and in total, keyed by group and ``ALL``."""
     result: dict[object, dict] = defaultdict(lambda: dict.fromkeys(FORWARD_PAIRS))
     result[ALL]  # always present
+    grouping = "GROUPING SETS ((grp, pair), (pair))" if grouped else "pair"
+    select_group = "grp, GROUPING(grp) AS is_total" if grouped else "NULL, 1"
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            grouping = "GROUPING SETS ((grp, pair), (pair))" if grouped else "pair"
-            select_group = "grp, GROUPING(grp) AS is_total" if grouped else "NULL, 1"
-            cursor.execute(
-                # The filter sits on the aggregate, not in a WHERE: there the planner
-                # would evaluate a flow sample's correlated `a_at` subquery twice per row.
-                f"SELECT {select_group}, pair, "
-                f"percentile_cont(0.5) WITHIN GROUP (ORDER BY b_at - a_at) "
-                f"FILTER (WHERE a_at IS NOT NULL) "
-                f"FROM ({samples_sql}) samples GROUP BY {grouping}",
-                params,
-            )
-            for grp, is_total, pair, value in cursor.fetchall():
-                key = ALL if is_total else group_key(grp)
-                result[key][FORWARD_PAIRS[pair]] = value
-            return dict(result)
-        # Other databases: medians in Python over the samples.
         cursor.execute(
-            f"SELECT grp, pair, a_at, b_at FROM ({samples_sql}) s WHERE a_at IS NOT NULL", params
+            # The filter sits on the aggregate, not in a WHERE: there the planner would
+            # evaluate a flow sample's correlated `a_at` subquery twice per row.
+            f"SELECT {select_group}, pair, "
+            f"percentile_cont(0.5) WITHIN GROUP (ORDER BY b_at - a_at) "
+            f"FILTER (WHERE a_at IS NOT NULL) "
+            f"FROM ({samples_sql}) samples GROUP BY {grouping}",
+            params,
         )
-        samples: dict[object, dict[int, list[dt.timedelta]]] = defaultdict(
-            lambda: defaultdict(list)
-        )
-        for grp, pair, a_at, b_at in cursor.fetchall():
-            delta = _as_datetime(b_at) - _as_datetime(a_at)
-            samples[ALL][pair].append(delta)
-            if grouped:
-                samples[group_key(grp)][pair].append(delta)
-    for key, by_pair in samples.items():
-        for pair, values in by_pair.items():
-            result[key][FORWARD_PAIRS[pair]] = median(values)
+        for grp, is_total, pair, value in cursor.fetchall():
+            key = ALL if is_total else group_key(grp)
+            result[key][FORWARD_PAIRS[pair]] = value
     return dict(result)
-
-
-def _as_datetime(value) -> dt.datetime:
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    if timezone.is_naive(value):
-        value = value.replace(tzinfo=dt.UTC)
-    return value
 
 
 def median(values: list[dt.timedelta]) -> dt.timedelta | None:

@@ -1,15 +1,11 @@
 """Reads of the SLA app: the rep's queue, compliance tables, trend and commitment pace.
 
 All set-based: one query per table (plus one per agreement for commitments). Percentiles
-use PostgreSQL's `percentile_cont`; on SQLite (development) they are computed in Python
-from one extra list query per table.
+use PostgreSQL's `percentile_cont`.
 """
 
-from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
-from statistics import quantiles
 
-from django.db import connection
 from django.db.models import (
     Aggregate,
     Case,
@@ -116,42 +112,21 @@ def compliance(*, start: datetime, end: datetime, group_by: str = "owner") -> li
     [start, end): hand-offs, met/breached and met rate, median and p90 first response in
     business hours, over-contact, exhausted, attempts per lead."""
     key, labels = GROUPS[group_by]
-    queryset = clocks_in(start, end).values(key, *labels).annotate(**_measures())
-    postgres = connection.vendor == "postgresql"
-    if postgres:
-        queryset = queryset.annotate(
+    queryset = (
+        clocks_in(start, end)
+        .values(key, *labels)
+        .annotate(**_measures())
+        .annotate(
             median_seconds=PercentileCont("response_business_seconds", fraction="0.5"),
             p90_seconds=PercentileCont("response_business_seconds", fraction="0.9"),
         )
+    )
     rows = list(queryset.order_by(key))
-    if not postgres:
-        _python_percentiles(rows, clocks_in(start, end), key)
     for row in rows:
         row["group"] = row[key]
         row["label"] = _label(group_by, row)
         _finish(row)
     return rows
-
-
-def _python_percentiles(rows: list[dict], queryset, key: str) -> None:
-    values = defaultdict(list)
-    for group, seconds in queryset.filter(response_business_seconds__isnull=False).values_list(
-        key, "response_business_seconds"
-    ):
-        values[group].append(seconds)
-    for row in rows:
-        found = sorted(values.get(row[key], []))
-        row["median_seconds"] = _percentile(found, 0.5)
-        row["p90_seconds"] = _percentile(found, 0.9)
-
-
-def _percentile(values: list[float], fraction: float) -> float | None:
-    """Linear interpolation, like PostgreSQL's percentile_cont."""
-    if not values:
-        return None
-    if len(values) == 1:
-        return float(values[0])
-    return quantiles(values, n=100, method="inclusive")[round(fraction * 100) - 1]
 
 
 def _label(group_by: str, row: dict) -> str:
