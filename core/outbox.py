@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core import jobs
 from core.models import OutboxMessage
 from core.subscriptions import Event, subscription
 
@@ -96,6 +97,10 @@ def process(
         if done:
             OutboxMessage.objects.filter(pk__in=done).delete()
         result.done = len(done)
+    if result.failed:
+        # Ask a worker to try again when the first back-off is over (the periodic drain
+        # would, a little later; a broker outage leaves it to that drain).
+        jobs.send_on_commit(DRAIN_TASK, countdown=BASE_BACKOFF.total_seconds())
     return result
 
 

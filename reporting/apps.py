@@ -30,4 +30,7 @@ class ReportingConfig(AppConfig):
             *everyone,
             "reporting.change_reviewactionitem",
             "reporting.delete_reviewactionitem",
+            # Reactions the product owes (core's outbox): seen and retried by managers.
+            "core.view_outboxmessage",
+            "core.change_outboxmessage",
         )

@@ -10,7 +10,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, Sum
 from django.http import HttpResponse
@@ -552,3 +553,32 @@ def review_item_toggle(request, pk: int, item_pk: int):
     if request.htmx:
         return render(request, "reporting/_action_items.html", context)
     return redirect(reverse("reporting:review_detail", args=[pk]))
+
+
+# --------------------------------------------------------------------------- operations
+
+
+@login_required
+@permission_required("core.view_outboxmessage", raise_exception=True)
+def operations(request):
+    """What the product owes and has not done yet: reactions waiting or failing, with a
+    retry, so a manager sees a problem before a report shows it."""
+    from core import outbox
+
+    if request.method == "POST":
+        if not request.user.has_perm("core.change_outboxmessage"):
+            raise PermissionDenied
+        ids = [int(pk) for pk in request.POST.getlist("retry") if pk.isdigit()]
+        retried = outbox.retry_now(ids=ids)
+        messages.success(request, f"{retried} reaction(s) will be tried again within seconds.")
+        return redirect("reporting:operations")
+    return render(
+        request,
+        "reporting/operations.html",
+        {
+            "backlog": outbox.backlog(),
+            "failing": outbox.failing()[:200],
+            "failing_after": outbox.FAILING_AFTER,
+            "can_retry": request.user.has_perm("core.change_outboxmessage"),
+        },
+    )

@@ -307,6 +307,15 @@ WORKER_QUEUES = [CELERY_TASK_DEFAULT_QUEUE, *(CELERY_QUEUE_PREFIX + q for q in Q
 # A worker started without -Q consumes every queue listed here.
 CELERY_TASK_QUEUES = [Queue(name) for name in WORKER_QUEUES]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A request that enqueues work must not hang on a broker outage: one quick retry, then the
+# enqueue is given up (and logged); the work is in the database and a periodic job sends it.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "heartbeat": {"task": "smarketing.tasks.heartbeat", "schedule": timedelta(minutes=1)},

@@ -1,5 +1,6 @@
 """Shared fixtures: named people, API clients, a real Celery worker and a real browser."""
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -142,15 +143,94 @@ def published():
 # -- a real Celery worker -----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker):
-    """A real `celery worker` process on this run's own queue, using the test database.
+class Worker:
+    """A real `celery worker` process (prefork, two children) serving this run's queues on
+    the test database. `kill()` sends SIGKILL to the worker and its children at once (a
+    machine losing power); `start()` starts a fresh one. `env` adds to its environment."""
 
-    Tests that use it must be `django_db(transaction=True)` so the worker sees their rows.
-    """
+    def __init__(self, database_url: str, env: dict | None = None):
+        from django.conf import settings
+
+        from smarketing.celery import app
+
+        self.queue = app.conf.task_default_queue
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "smarketing.test_settings",
+            "DATABASE_URL": database_url,
+            "CELERY_TASK_DEFAULT_QUEUE": self.queue,
+            "CELERY_QUEUE_PREFIX": settings.CELERY_QUEUE_PREFIX,
+            **(env or {}),
+        }
+        self.env.pop("TEST_DATABASE_NAME", None)
+        self.queues = ",".join(settings.WORKER_QUEUES)
+        self.process: subprocess.Popen | None = None
+        self.log = None
+
+    def start(self) -> "Worker":
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.log = open(ARTIFACTS / f"celery-worker-{os.getpid()}.log", "a")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "smarketing",
+                "worker",
+                "--loglevel=INFO",
+                "--concurrency=2",
+                "--pool=prefork",
+                "-Q",
+                self.queues,
+                "-n",
+                f"test-{uuid.uuid4().hex[:8]}@%h",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        from smarketing.tasks import ping
+
+        deadline = time.monotonic() + 60
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"The Celery worker exited; see {self.log.name}")
+            try:
+                ping.apply_async(args=["ready"], queue=self.queue).get(timeout=5)
+                return self
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool children, and wait until they are gone."""
+        import signal
+
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=20)
+        self.process = None
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self.process = None
+        if self.log:
+            self.log.close()
+
+
+def tests_database_url() -> str:
     from django.db import connection
-
-    from smarketing.celery import app
 
     settings_dict = connection.settings_dict
     database_url = "postgres://{user}@{host}:{port}/{name}".format(
@@ -161,61 +241,20 @@ def celery_worker(django_db_setup, django_db_blocker):
     )
     if settings_dict.get("PASSWORD"):
         database_url = database_url.replace("@", f":{settings_dict['PASSWORD']}@", 1)
-    from django.conf import settings
+    return database_url
 
-    queue = app.conf.task_default_queue
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "smarketing.test_settings",
-        "DATABASE_URL": database_url,
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-        "CELERY_QUEUE_PREFIX": settings.CELERY_QUEUE_PREFIX,
-    }
-    env.pop("TEST_DATABASE_NAME", None)
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / f"celery-worker-{os.getpid()}.log", "w")  # noqa: SIM115
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "smarketing",
-            "worker",
-            "--loglevel=INFO",
-            "--concurrency=2",
-            "--pool=prefork",
-            "-Q",
-            ",".join(settings.WORKER_QUEUES),
-            "-n",
-            f"test-{uuid.uuid4().hex[:8]}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """A real Celery worker (see `Worker`) for the whole run. Tests that use it must be
+    `django_db(transaction=True)` so the worker sees their rows. Claims of webhook
+    deliveries expire a second after their request's timeout, so a test of a killed worker
+    does not wait half a minute."""
+    worker = Worker(tests_database_url(), env={"WEBHOOKS_CLAIM_MARGIN": "1"}).start()
     try:
-        from smarketing.tasks import ping
-
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"The Celery worker exited; see {log.name}")
-            try:
-                ping.apply_async(args=["ready"], queue=queue).get(timeout=5)
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-        yield process
+        yield worker
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        worker.stop()
 
 
 def worker_idle(timeout: float = 30.0) -> None:

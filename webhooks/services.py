@@ -111,12 +111,15 @@ def _enqueue(delivery_ids: list[int]) -> None:
         return
 
     def send() -> None:
+        # The first refused message means the broker is away: the rest waits for it too.
         if len(delivery_ids) <= ENQUEUE_DIRECT:
             for delivery_id in delivery_ids:
-                jobs.send(ATTEMPT_TASK, delivery_id)
+                if not jobs.send(ATTEMPT_TASK, delivery_id):
+                    return
             return
         for start in range(0, len(delivery_ids), ENQUEUE_PIECE):
-            jobs.send(ENQUEUE_TASK, delivery_ids[start : start + ENQUEUE_PIECE])
+            if not jobs.send(ENQUEUE_TASK, delivery_ids[start : start + ENQUEUE_PIECE]):
+                return
 
     transaction.on_commit(send, robust=True)
 
@@ -132,9 +135,12 @@ def deliveries_enqueue(*, delivery_ids: list[int], now: dt.datetime | None = Non
             pk__in=delivery_ids,
         ).values_list("id", flat=True)
     )
+    sent = 0
     for delivery_id in waiting:
-        jobs.send(ATTEMPT_TASK, delivery_id)
-    return len(waiting)
+        if not jobs.send(ATTEMPT_TASK, delivery_id):
+            break
+        sent += 1
+    return sent
 
 
 def deliveries_create(batch: list[events.Event]) -> list[int]:
