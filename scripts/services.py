@@ -892,11 +892,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--durable", action="store_true", help="scratch PostgreSQL with fsync (benchmarks)"
     )
-    parser.add_argument("command", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    if not command:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--" not in argv or argv.index("--") == len(argv) - 1:
         parser.error("a COMMAND is required after --")
+    split = argv.index("--")
+    args, command = parser.parse_args(argv[:split]), argv[split + 1 :]
     signal.signal(signal.SIGTERM, _terminate_on_sigterm)
     signal.signal(signal.SIGHUP, _terminate_on_sigterm)
     scratch = args.mode == "scratch"

@@ -6,6 +6,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.contrib.auth.models import Group
@@ -129,15 +130,16 @@ def celery_worker(django_db_setup, django_db_blocker):
 
     from smarketing.celery import app
 
+    # The test database on the server the suite runs on (make test's embedded one: no
+    # password, 127.0.0.1, a port of its own).
     settings_dict = connection.settings_dict
-    database_url = "postgres://{user}@{host}:{port}/{name}".format(
-        user=settings_dict["USER"] or "postgres",
-        host=settings_dict["HOST"] or "127.0.0.1",
-        port=settings_dict["PORT"] or 5432,
-        name=settings_dict["NAME"],
-    )
+    credentials = quote(settings_dict["USER"] or "postgres", safe="")
     if settings_dict.get("PASSWORD"):
-        database_url = database_url.replace("@", f":{settings_dict['PASSWORD']}@", 1)
+        credentials += ":" + quote(settings_dict["PASSWORD"], safe="")
+    address = settings_dict["HOST"] or "127.0.0.1"
+    if settings_dict["PORT"]:
+        address += f":{settings_dict['PORT']}"
+    database_url = f"postgres://{credentials}@{address}/{settings_dict['NAME']}"
     queue = app.conf.task_default_queue
     env = {
         **os.environ,
