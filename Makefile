@@ -48,10 +48,11 @@ chromium:
 	@[ -x "$(CHROMIUM)" ] || { echo "make test: Chromium is missing at $(CHROMIUM) and could not be installed." >&2; exit 1; }
 
 # The servers start before migrate and stop after the app (Ctrl-C); data stays in var/.
+# `exec`: make waits for the supervisor itself, until the servers have stopped.
 run: deps
 	@mkdir -p var
 	@DEBUG=$${DEBUG:-1} HOST=$(HOST) PORT=$(PORT) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
-	  $(SERVICES) run -- sh -c '\
+	  exec $(SERVICES) run -- sh -c '\
 	    python manage.py migrate --noinput -v0 && python manage.py seed_demo && \
 	    echo "" && \
 	    echo "Smarketing is starting at http://$(HOST):$(PORT)/  (web, worker and beat; Ctrl-C stops all)" && \
@@ -60,14 +61,14 @@ run: deps
 
 # Throw-away servers for the run, unless TEST_DATABASE_URL / TEST_REDIS_URL name others.
 test: deps-dev chromium
-	$(SERVICES) scratch -- $(PY) -m pytest $(PYTEST_ARGS)
+	exec $(SERVICES) scratch -- $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: deps-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check . || true
 
 bench: deps-dev
-	$(SERVICES) scratch --durable -- $(PY) -m bench.run --scale $(SCALE)
+	exec $(SERVICES) scratch --durable -- $(PY) -m bench.run --scale $(SCALE)
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles var
