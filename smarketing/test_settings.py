@@ -1,13 +1,21 @@
-"""Settings for the test suite: PostgreSQL and Redis on their default local addresses.
+"""Settings for the test suite, on the servers that `make test` starts.
 
-Every value can be overridden from the environment (e.g. another PostgreSQL host in CI).
+`make test` runs pytest with `DATABASE_URL` and `CELERY_BROKER_URL` pointing at throw-away
+embedded PostgreSQL and Valkey servers, or at the servers named by `TEST_DATABASE_URL` and
+`TEST_REDIS_URL` (scripts/services.py). The broker is database 14 of the Redis-protocol
+server and the cache database 15.
 """
 
 import os
 
+from django.core.exceptions import ImproperlyConfigured
+
+if not (os.environ.get("DATABASE_URL") and os.environ.get("CELERY_BROKER_URL")):
+    raise ImproperlyConfigured(
+        "The tests run on the servers that `make test` starts: use `make test "
+        'PYTEST_ARGS="..."`, or set DATABASE_URL and CELERY_BROKER_URL (redis://host:port/14).'
+    )
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/smarketing")
-os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
 os.environ.setdefault("CELERY_RESULT_BACKEND", os.environ["CELERY_BROKER_URL"])
 # A queue of this test run's own, so parallel runs and leftovers never cross.
 os.environ.setdefault("CELERY_TASK_DEFAULT_QUEUE", f"smarketing-test-{os.getpid()}")

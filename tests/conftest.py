@@ -7,6 +7,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.contrib.auth.models import Group
@@ -230,18 +231,18 @@ class Worker:
 
 
 def tests_database_url() -> str:
+    """The test database on the server the suite runs on (make test's embedded one: no
+    password, 127.0.0.1, a port of its own)."""
     from django.db import connection
 
     settings_dict = connection.settings_dict
-    database_url = "postgres://{user}@{host}:{port}/{name}".format(
-        user=settings_dict["USER"] or "postgres",
-        host=settings_dict["HOST"] or "127.0.0.1",
-        port=settings_dict["PORT"] or 5432,
-        name=settings_dict["NAME"],
-    )
+    credentials = quote(settings_dict["USER"] or "postgres", safe="")
     if settings_dict.get("PASSWORD"):
-        database_url = database_url.replace("@", f":{settings_dict['PASSWORD']}@", 1)
-    return database_url
+        credentials += ":" + quote(settings_dict["PASSWORD"], safe="")
+    address = settings_dict["HOST"] or "127.0.0.1"
+    if settings_dict["PORT"]:
+        address += f":{settings_dict['PORT']}"
+    return f"postgres://{credentials}@{address}/{settings_dict['NAME']}"
 
 
 @pytest.fixture(scope="session")
