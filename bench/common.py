@@ -4,7 +4,7 @@ whose peak memory is measured, and percentiles.
 `make bench` runs them on throw-away embedded PostgreSQL and Valkey servers (with fsync, as
 in production), or on the servers named by `TEST_DATABASE_URL` / `TEST_REDIS_URL`
 (scripts/services.py). The scratch database (`smarketing_bench`) is created, migrated and
-filled with `manage.py bench_data` for one run and dropped afterwards, so a development or
+filled with `bench.data` for one run and dropped afterwards, so a development or
 test database is never touched. Set `BENCH_KEEP_DATABASE=1` to keep it for a look afterwards,
 `BENCH_DATABASE_NAME` to use another name (two runs at once).
 """

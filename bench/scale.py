@@ -2,7 +2,7 @@
 under concurrent clients.
 
 One scratch database (`bench.common.scratch_database`) is filled with
-`manage.py bench_data` in three steps (default 100k → 300k → 1M leads; small 5k → 10k →
+`bench.data` in three steps (default 100k → 300k → 1M leads; small 5k → 10k →
 20k; tiny 300 → 600, only to check that it runs), and at each size:
 
 - the SLA sweep over a fixed backlog of due clocks (10,000; small 1,000; tiny 50) against
@@ -418,19 +418,15 @@ def _child_idle(arguments) -> dict:
 
 
 def _child_bench_data(arguments) -> dict:
-    import io
+    from bench.data import generate_leads
 
-    from django.core.management import call_command
-
-    out = io.StringIO()
     began = time.perf_counter()
-    call_command("bench_data", leads=arguments.leads, append=arguments.append, stdout=out)
+    totals = generate_leads(leads=arguments.leads, append=arguments.append)
     elapsed = time.perf_counter() - began
-    summary = out.getvalue().strip()
     return {
         "leads": arguments.leads,
         "elapsed": elapsed,
-        "rows": summary.split(": ", 1)[-1].rsplit(" in ", 1)[0],
+        "rows": ", ".join(f"{value:,} {name}" for name, value in totals.items()),
     }
 
 

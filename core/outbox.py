@@ -59,7 +59,7 @@ def process(
     limit: int = CLAIM_BATCH,
     now: datetime | None = None,
 ) -> Processed:
-    """Claim up to `limit` due rows (only `ids`, when given) and run their handlers."""
+    """Claim up to `limit` due rows (or all of `ids`, when given) and run their handlers."""
     now = now or timezone.now()
     result = Processed()
     with transaction.atomic():
@@ -68,6 +68,7 @@ def process(
         )
         if ids is not None:
             claimable = claimable.filter(pk__in=ids)
+            limit = len(ids)
         rows = list(claimable.order_by("id")[:limit])
         if not rows:
             return result

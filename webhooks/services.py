@@ -24,6 +24,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from core import events, jobs
 from core.bulk import rows_insert
@@ -156,7 +157,7 @@ def deliveries_create(batch: list[events.Event]) -> list[int]:
             "subscription_id": subscription_id,
             "event_type": event.topic,
             "payload": event.payload,
-            "occurred_at": event.occurred_at,
+            "occurred_at": _occurred_at(event),
             "created_at": now,
         }
         for event in batch
@@ -166,6 +167,18 @@ def deliveries_create(batch: list[events.Event]) -> list[int]:
     ids = rows_insert(WebhookDelivery, rows, now=now)
     _enqueue(ids)
     return ids
+
+
+def _occurred_at(event: events.Event) -> dt.datetime:
+    """When the event happened: its own instant when it carries one (a back-filled move
+    happened at its `at`), else when it was published."""
+    for key in ("at", "occurred_at"):
+        value = event.payload.get(key)
+        if isinstance(value, str):
+            parsed = parse_datetime(value)
+            if parsed is not None:
+                return parsed
+    return event.occurred_at
 
 
 def deliveries_react(batch: list[events.Event]) -> None:

@@ -89,9 +89,9 @@ def assignments_write(
     with events.batch():
         rows_insert(RoutingAssignment, assignments, now=now)
         _notify_owners(assignments, rows)
-        by_instant: dict[datetime, list[dict]] = defaultdict(list)
-        for row in assignments:
-            by_instant[row["at"]].append(
+        events.publish(
+            topics.ASSIGNED,
+            [
                 {
                     "lead": row["lead_id"],
                     "owner": row["owner_id"],
@@ -101,14 +101,11 @@ def assignments_write(
                     "actor": row["actor_id"],
                     "rule": row["rule_id"],
                 }
-            )
-        for at, payloads in by_instant.items():
-            events.publish(topics.ASSIGNED, payloads, occurred_at=at)
-        handed: dict[datetime, list[dict]] = defaultdict(list)
-        for handoff in handoffs:
-            handed[handoff["at"]].append(handoff)
-        for at, payloads in handed.items():
-            events.publish(topics.HANDED_OFF, payloads, occurred_at=at)
+                for row in assignments
+            ],
+            occurred_at=now,
+        )
+        events.publish(topics.HANDED_OFF, handoffs, occurred_at=now)
 
 
 def _lead_label(row: dict) -> str:

@@ -14,7 +14,6 @@ directly. A single transition (`lead_transition`) is a batch of one.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -231,14 +230,15 @@ def moves_record(plan: Plan, *, now: datetime, write_leads: bool = True) -> list
         if write_leads:
             rows_update(Lead, [rows[lead_id] for lead_id in plan.moved], MOVE_FIELDS)
         assignments_write(assignments, rows, [], now=now)
-        _publish(written, handoffs + routed_handoffs)
+        _publish(written, handoffs + routed_handoffs, now=now)
     return written
 
 
-def _publish(transitions: list[dict], handoffs: list[dict]) -> None:
-    by_instant: dict[datetime, list[dict]] = defaultdict(list)
-    for row in transitions:
-        by_instant[row["at"]].append(
+def _publish(transitions: list[dict], handoffs: list[dict], *, now: datetime) -> None:
+    """One batch per topic (each payload says when its move happened: `at`)."""
+    events.publish(
+        topics.STAGE_CHANGED,
+        [
             {
                 "lead": row["lead_id"],
                 "transition": row["id"],
@@ -249,14 +249,11 @@ def _publish(transitions: list[dict], handoffs: list[dict]) -> None:
                 "definition": row["definition_id"],
                 "actor": row["actor_id"],
             }
-        )
-    for at, payloads in by_instant.items():
-        events.publish(topics.STAGE_CHANGED, payloads, occurred_at=at)
-    handed: dict[datetime, list[dict]] = defaultdict(list)
-    for handoff in handoffs:
-        handed[handoff["at"]].append(handoff)
-    for at, payloads in handed.items():
-        events.publish(topics.HANDED_OFF, payloads, occurred_at=at)
+            for row in transitions
+        ],
+        occurred_at=now,
+    )
+    events.publish(topics.HANDED_OFF, handoffs, occurred_at=now)
 
 
 @dataclass

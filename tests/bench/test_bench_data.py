@@ -1,11 +1,12 @@
-"""`manage.py bench_data` writes histories the product itself could have written."""
+"""`bench.data` writes histories the product itself wrote: its moves through the moves
+service, its clocks as the SLA's reactions to them."""
 
 from collections import defaultdict
 
 import pytest
-from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from bench.data import GenerationRefused, generate_leads
 from leads import lifecycle
 from leads.models import ContactAttempt, Lead, SalesFeedback, StageTransition
 from sla.models import SLAClock, SLARecord
@@ -16,9 +17,12 @@ TIMESTAMPED = ("mql", "sql", "opportunity", "customer")
 
 
 @pytest.fixture
-def generated():
+def generated(django_capture_on_commit_callbacks):
+    """300 leads; what the product does right after each chunk commits (the SLA's
+    reactions) runs too."""
     started = timezone.now()
-    call_command("bench_data", leads=300, seed=7)
+    with django_capture_on_commit_callbacks(execute=True):
+        generate_leads(leads=300, seed=7, workers=1)
     return started
 
 
@@ -109,10 +113,10 @@ def test_the_funnel_drops_off_from_stage_to_stage(generated):
 
 
 def test_a_database_with_leads_is_refused_unless_appending_or_resetting(generated):
-    with pytest.raises(CommandError, match="already has leads"):
-        call_command("bench_data", leads=10)
-    call_command("bench_data", leads=50, append=True)
+    with pytest.raises(GenerationRefused, match="already has leads"):
+        generate_leads(leads=10)
+    generate_leads(leads=50, append=True, workers=1)
     assert Lead.objects.count() == 350
     assert Lead.objects.values("external_id").distinct().count() == 350
-    call_command("bench_data", leads=20, reset=True)
+    generate_leads(leads=20, reset=True, workers=1)
     assert Lead.objects.count() == 20

@@ -1,36 +1,42 @@
-"""`manage.py bench_data --leads N`: realistic data for benchmarks, written with COPY.
+"""Realistic data for benchmarks: `python -m bench.data --leads N` (or `generate_leads`).
 
 Two years of leads across products, campaigns, personas and about twenty reps in three
 sales teams: engagement events, stage transitions that follow the lifecycle with a
-realistic drop-off (and the lead's `*_at` first-reached fields kept as the lifecycle
-service keeps them), routing assignments, contact attempts, sales feedback, and one SLA
-clock per hand-off with its deadlines computed by `sla.clock_rules` (so a clock is met,
-breached, pending, exhausted or closed exactly as the product would have left it).
+realistic drop-off, routing assignments, contact attempts and sales feedback. A simulator
+plays each lead's life with the product's own stage machine (`leads.lifecycle.apply_move`),
+and the product writes it: the moves through the one moves service (`moves_plan` /
+`moves_record`, which hand leads off), the attempts through the attempts service, and the
+SLA app starts and evaluates one clock per hand-off as the durable reaction to them, so a
+clock is met, breached, pending, exhausted or closed exactly as the product leaves it.
 
 The reference rows (a few dozen) go through the ORM; leads and everything under them are
-generated chunk by chunk and streamed with PostgreSQL `COPY`, so memory stays flat as N
-grows. A database that already has leads is refused unless `--append` or `--reset`.
+generated chunk by chunk and written set-based (`COPY`), so memory stays flat as N grows.
+A database that already has leads is refused unless `append` or `reset`.
 """
 
 from __future__ import annotations
 
-import json
+import argparse
 import multiprocessing
 import os
 import random
+import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, connections, transaction
-from django.utils import timezone
+from bench.common import setup_django
 
-from leads import lifecycle
-from leads.lifecycle import Stage
+setup_django()
 
-CHUNK = 10_000
+from django.db import connection, connections, transaction  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from leads import lifecycle  # noqa: E402
+from leads.lifecycle import Stage  # noqa: E402
+
+CHUNK = 5_000
 YEARS = 2
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -112,57 +118,60 @@ class Reference:
     terms: object
 
 
-class Command(BaseCommand):
-    help = "Generate realistic benchmark data (leads over two years and all below them) fast."
+class GenerationRefused(Exception):
+    """The database cannot take the data as asked (it has leads: append or reset)."""
 
-    def add_arguments(self, parser):
-        parser.add_argument("--leads", type=int, required=True, help="How many leads to add.")
-        parser.add_argument("--seed", type=int, default=20260101)
-        parser.add_argument(
-            "--database-url", help="Work on this PostgreSQL database instead of the configured."
-        )
-        parser.add_argument(
-            "--workers",
-            type=int,
-            default=min(2, os.cpu_count() or 1),
-            help="Processes generating and copying chunks (default: up to two).",
-        )
-        mode = parser.add_mutually_exclusive_group()
-        mode.add_argument("--append", action="store_true", help="Add to existing leads.")
-        mode.add_argument("--reset", action="store_true", help="Delete existing leads first.")
 
-    def handle(self, *args, **options):
-        count = options["leads"]
-        if count < 1:
-            raise CommandError("--leads must be a positive number.")
-        if options["database_url"]:
-            _use_database(options["database_url"])
-        if connection.vendor != "postgresql":
-            raise CommandError("bench_data writes with PostgreSQL COPY: use a PostgreSQL database.")
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT COALESCE(MAX(id), 0) FROM leads_lead")
-            last_id = cursor.fetchone()[0]
-        if last_id and not (options["append"] or options["reset"]):
-            raise CommandError(
-                "This database already has leads. Pass --append to add to them or --reset to "
-                "delete them first."
-            )
-        if options["reset"]:
-            _reset()
-        began = time.perf_counter()
-        now = timezone.now()
-        # An append continues with other random draws than the first run.
-        seed = options["seed"] + (last_id if options["append"] else 0)
-        reference = _reference(now)
-        totals = generate(
-            count=count, now=now, seed=seed, reference=reference, workers=options["workers"]
+def generate_leads(
+    *,
+    leads: int,
+    seed: int = 20260101,
+    workers: int | None = None,
+    append: bool = False,
+    reset: bool = False,
+    stdout=None,
+) -> dict:
+    """Add `leads` leads with their histories to the configured database; answers the row
+    counts per table. Refused (`GenerationRefused`) when the database has leads and neither
+    `append` nor `reset` is given."""
+    if leads < 1:
+        raise GenerationRefused("leads must be a positive number.")
+    if append and reset:
+        raise GenerationRefused("append or reset, not both.")
+    workers = workers if workers is not None else min(2, os.cpu_count() or 1)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM leads_lead")
+        last_id = cursor.fetchone()[0]
+    if last_id and not (append or reset):
+        raise GenerationRefused(
+            "This database already has leads. Pass --append to add to them or --reset to "
+            "delete them first."
         )
-        with connection.cursor() as cursor:
-            for table in ("leads_lead", "leads_stagetransition", "sla_slaclock", "leads_event"):
-                cursor.execute(f"ANALYZE {table}")
-        seconds = time.perf_counter() - began
-        summary = ", ".join(f"{value:,} {name}" for name, value in totals.items())
-        self.stdout.write(f"bench_data: {summary} in {seconds:.1f} s")
+    if reset:
+        _reset()
+    began = time.perf_counter()
+    now = timezone.now()
+    # An append continues with other random draws than the first run.
+    seed = seed + (last_id if append else 0)
+    reference = _reference(now)
+    totals = generate(count=leads, now=now, seed=seed, reference=reference, workers=workers)
+    _forget_demo_emails()
+    with connection.cursor() as cursor:
+        for table in ("leads_lead", "leads_stagetransition", "sla_slaclock", "leads_event"):
+            cursor.execute(f"ANALYZE {table}")
+    seconds = time.perf_counter() - began
+    summary = ", ".join(f"{value:,} {name}" for name, value in totals.items())
+    if stdout is not None:
+        stdout.write(f"bench_data: {summary} in {seconds:.1f} s\n")
+    return totals
+
+
+def _forget_demo_emails() -> None:
+    """Bench people have example addresses: the alerts the history raised stay in their
+    bells, and their email copies (reactions for a worker the bench does not run) go."""
+    from core.models import OutboxMessage
+
+    OutboxMessage.objects.filter(handler="accounts.notification_emails").delete()
 
 
 def _use_database(url: str) -> None:
@@ -176,11 +185,16 @@ def _use_database(url: str) -> None:
 
 def _reset() -> None:
     with connection.cursor() as cursor:
+        # Foreign keys are checked at commit: inside a transaction that wrote rows, run the
+        # pending checks first (TRUNCATE refuses to run with checks pending), then defer
+        # them again for the rows to come.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(
             "TRUNCATE leads_lead, leads_stagetransition, leads_event, leads_contactattempt, "
             "leads_salesfeedback, leads_routingassignment, sla_slaclock, sla_slarecord, "
-            "reporting_funnelsnapshot CASCADE"
+            "reporting_funnelsnapshot, core_outboxmessage, accounts_notification CASCADE"
         )
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 # -- reference rows (a few dozen, through the ORM) ---------------------------------------------
@@ -362,187 +376,30 @@ def _definitions(stage, start, now, marketer, model) -> list[tuple[int, datetime
 # -- the generator --------------------------------------------------------------------------------
 
 
-class _Tables:
-    """Rows of one chunk per table, and the COPY that writes them."""
+@dataclass
+class _Chunk:
+    """One chunk of simulated leads: the rows to write and the moves and attempts for the
+    services."""
 
-    LEAD = [
-        "id",
-        "external_id",
-        "email",
-        "first_name",
-        "last_name",
-        "company",
-        "title",
-        "phone",
-        "country",
-        "source",
-        "campaign_id",
-        "product_id",
-        "persona_id",
-        "owner_id",
-        "team_id",
-        "stage",
-        "score",
-        "fit_score",
-        "engagement_score",
-        "score_details",
-        "attributes",
-        "amount",
-        "created_at",
-        "updated_at",
-        "stage_changed_at",
-        "handed_off_at",
-        "mql_at",
-        "sql_at",
-        "opportunity_at",
-        "customer_at",
-        "mql_definition_id",
-        "sql_definition_id",
-    ]
-    TRANSITION = [
-        "lead_id",
-        "from_stage",
-        "to_stage",
-        "at",
-        "actor_id",
-        "reason",
-        "definition_id",
-        "recorded_at",
-    ]
-    EVENT = ["lead_id", "type", "occurred_at", "properties", "campaign_id", "recorded_at"]
-    ATTEMPT = ["lead_id", "actor_id", "channel", "outcome", "occurred_at", "note", "recorded_at"]
-    FEEDBACK = [
-        "lead_id",
-        "author_id",
-        "accepted",
-        "rating",
-        "reason",
-        "comment",
-        "definition_id",
-        "created_at",
-    ]
-    ASSIGNMENT = [
-        "lead_id",
-        "owner_id",
-        "previous_owner_id",
-        "team_id",
-        "rule_id",
-        "actor_id",
-        "reason",
-        "at",
-    ]
-    CLOCK = [
-        "id",
-        "lead_id",
-        "owner_id",
-        "agreement_id",
-        "calendar_id",
-        "handoff_at",
-        "first_touch_due_at",
-        "warn_at",
-        "attempt_window_ends_at",
-        "first_touch_at",
-        "response_business_seconds",
-        "status",
-        "attempts",
-        "over_contact",
-        "warned_at",
-        "breached_at",
-        "exhausted_at",
-        "closed_at",
-    ]
-    RECORD = ["clock_id", "kind", "at", "owner_id", "detail"]
-
-    def __init__(self):
-        self.rows = {name: [] for name in self.names()}
-
-    @staticmethod
-    def names():
-        return {
-            "leads_lead": _Tables.LEAD,
-            "leads_stagetransition": _Tables.TRANSITION,
-            "leads_event": _Tables.EVENT,
-            "leads_contactattempt": _Tables.ATTEMPT,
-            "leads_salesfeedback": _Tables.FEEDBACK,
-            "leads_routingassignment": _Tables.ASSIGNMENT,
-            "sla_slaclock": _Tables.CLOCK,
-            "sla_slarecord": _Tables.RECORD,
-        }
-
-    def write(self, cursor, totals: dict, now: datetime) -> None:
-        for table, columns in self.names().items():
-            rows = self.rows[table]
-            if not rows:
-                continue
-            extra_columns, extra_values = _defaults_of_other_columns(table, columns, now)
-            statement = f"COPY {table} ({', '.join(columns + extra_columns)}) FROM STDIN"
-            with cursor.copy(statement) as copy:
-                for row in rows:
-                    copy.write_row((*row, *extra_values) if extra_values else row)
-            totals[table.split("_", 1)[1]] = totals.get(table.split("_", 1)[1], 0) + len(rows)
-            rows.clear()
+    leads: dict[int, dict] = field(default_factory=dict)  # lead rows, in their first state
+    moves: list = field(default_factory=list)  # MoveRequest, in order
+    attempts: list = field(default_factory=list)  # AttemptRequest
+    events: list[dict] = field(default_factory=list)
+    feedback: list[dict] = field(default_factory=list)
+    assignments: list[dict] = field(default_factory=list)
 
 
-def _defaults_of_other_columns(table: str, columns: list[str], now: datetime):
-    """Columns this generator does not fill (added since it was written) get the model's
-    default, so a new column with a default never breaks the COPY."""
-    from django.apps import apps
+def generate(*, count: int, now: datetime, seed: int, reference: Reference, workers: int = 1):
+    """Write `count` leads with their histories in chunks; answer row counts per table.
 
-    model = next(m for m in apps.get_models() if m._meta.db_table == table)
-    names, values = [], []
-    for field in model._meta.concrete_fields:
-        if field.column in columns or field.primary_key:
-            continue
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            value = now
-        else:
-            value = field.get_db_prep_save(field.get_default(), connection)
-            if hasattr(value, "dumps"):
-                value = value.dumps(value.obj)
-        names.append(field.column)
-        values.append(value)
-    return names, values
-
-
-def _skip_foreign_key_triggers(cursor) -> None:
-    """Bulk loads skip the per-row foreign-key triggers when the role may (a superuser):
-    every id written here comes from rows just created or reserved, and the consistency
-    test checks them. Other roles load with the checks on, only slower."""
-    try:
-        with transaction.atomic():
-            cursor.execute("SET LOCAL session_replication_role = replica")
-    except Exception:  # noqa: BLE001 - not permitted: keep the checks
-        pass
-
-
-def _reserve_ids(cursor, table: str, count: int) -> int:
-    """Reserve `count` consecutive ids of `table`'s sequence; return the first."""
-    cursor.execute(
-        "SELECT setval(pg_get_serial_sequence(%s, 'id'), "
-        "GREATEST(nextval(pg_get_serial_sequence(%s, 'id')), "
-        "(SELECT COALESCE(MAX(id), 0) + 1 FROM " + table + ")) + %s - 1)",
-        [table, table, count],
-    )
-    return cursor.fetchone()[0] - count + 1
-
-
-def generate(
-    *, count: int, now: datetime, seed: int, reference: Reference, workers: int = 1
-) -> dict:
-    """Write `count` leads with their histories in chunks; return row counts per table.
-
-    Ids are reserved up front, so chunks are independent: with `workers` > 1 they are
-    generated and copied by that many forked processes, each on its own connection (one
-    builds rows while another waits for PostgreSQL). Chunk `i` draws from its own seeded
-    random stream, so the data does not depend on the number of workers.
+    Chunks are independent: with `workers` > 1 they are simulated and written by that many
+    forked processes, each on its own connection (one simulates while another waits for
+    PostgreSQL). Chunk `i` draws from its own seeded random stream, so the data does not
+    depend on the number of workers (only the ids do).
     """
-    chunks = []
-    with transaction.atomic(), connection.cursor() as cursor:
-        first_lead = _reserve_ids(cursor.cursor, "leads_lead", count)
-        first_clock = _reserve_ids(cursor.cursor, "sla_slaclock", count * 2)
-    for index, offset in enumerate(range(0, count, CHUNK)):
-        size = min(CHUNK, count - offset)
-        chunks.append((index, first_lead + offset, size, first_clock + 2 * offset))
+    chunks = [
+        (index, min(CHUNK, count - offset)) for index, offset in enumerate(range(0, count, CHUNK))
+    ]
     global _JOB
     _JOB = (now, seed, reference)
     totals: dict[str, int] = {}
@@ -556,30 +413,59 @@ def generate(
         for chunk in chunks:
             for name, value in _chunk(chunk).items():
                 totals[name] = totals.get(name, 0) + value
-    return {"leads": totals.get("lead", 0), **{k: v for k, v in totals.items() if k != "lead"}}
+    from sla.models import SLAClock
+
+    totals["clocks"] = SLAClock.objects.count()
+    return totals
 
 
 _JOB = None  # (now, seed, reference) of the running `generate`, inherited by its workers
 
 
-def _chunk(chunk: tuple[int, int, int, int]) -> dict:
-    index, first_lead, size, first_clock = chunk
+def _chunk(chunk: tuple[int, int]) -> dict:
+    """Simulate and write one chunk: the leads' first rows, their moves through the moves
+    service (which hands them off), their attempts through the attempts service, and the
+    rest as history; after commit the SLA app starts and evaluates their clocks."""
+    from core import events
+    from core.bulk import ids_reserve, rows_insert
+    from leads.models import Event, Lead, RoutingAssignment, SalesFeedback
+    from leads.services.attempts import attempts_record
+    from leads.services.moves import moves_plan, moves_record
+    from leads.services.records import LEAD_FIELDS
+
+    index, size = chunk
     now, seed, reference = _JOB
     simulator = _Simulator(
         now=now, rng=random.Random(seed * 1_000_003 + index), reference=reference
     )
-    tables, totals = _Tables(), {}
-    clock_ids = iter(range(first_clock, first_clock + 2 * size))
-    for lead_id in range(first_lead, first_lead + size):
-        simulator.lead(lead_id, tables, clock_ids)
-    with transaction.atomic(), connection.cursor() as cursor:
-        _skip_foreign_key_triggers(cursor.cursor)
-        tables.write(cursor.cursor, totals, now)
-    return totals
+    out = _Chunk()
+    with transaction.atomic(), events.batch():
+        for lead_id in ids_reserve(Lead, size):
+            simulator.lead(lead_id, out)
+        rows = {pk: {**row, "last_move_at": None} for pk, row in out.leads.items()}
+        plan = moves_plan(rows, out.moves, now=now)
+        # The leads are new: their rows go in once, in the stage their moves left them.
+        moves_record(plan, now=now, write_leads=False)
+        rows_insert(
+            Lead, [{name: row[name] for name in LEAD_FIELDS} for row in rows.values()], now=now
+        )
+        rows_insert(Event, out.events, now=now)
+        rows_insert(RoutingAssignment, out.assignments, now=now)
+        rows_insert(SalesFeedback, out.feedback, now=now)
+        attempts_record(out.attempts, now=now)
+    return {
+        "lead": size,
+        "stagetransition": len(plan.transitions),
+        "event": len(out.events),
+        "contactattempt": len(out.attempts),
+        "salesfeedback": len(out.feedback),
+        "routingassignment": len(out.assignments),
+    }
 
 
 class _Simulator:
-    """Plays one lead's life: events, qualification, hand-offs, attempts, outcome."""
+    """Plays one lead's life (events, qualification, hand-offs, attempts, outcome) with the
+    product's stage machine, so every move it asks for is one the product takes."""
 
     def __init__(self, *, now, rng, reference: Reference):
         self.now, self.rng, self.ref = now, rng, reference
@@ -588,7 +474,6 @@ class _Simulator:
         self.event_types = [name for name, _ in EVENT_TYPES]
         self.event_weights = [weight for _, weight in EVENT_TYPES]
         self.round_robin = [0] * len(reference.teams)
-        self.json_empty = "{}"
 
     def _at(self, after: datetime, low_hours: float, high_hours: float) -> datetime:
         return after + timedelta(hours=self.rng.uniform(low_hours, high_hours))
@@ -600,7 +485,9 @@ class _Simulator:
                 chosen = pk
         return chosen
 
-    def lead(self, lead_id: int, tables: _Tables, clock_ids) -> None:
+    def lead(self, lead_id: int, out: _Chunk) -> None:
+        from leads.services.moves import MoveRequest
+
         rng, ref, now = self.rng, self.ref, self.now
         # Volume grows over the two years: a power below one skews creation towards now.
         created = self.start + timedelta(seconds=self.span * rng.random() ** 0.8)
@@ -612,44 +499,102 @@ class _Simulator:
         persona_id = rng.choice(ref.personas) if rng.random() < 0.7 else None
         if rng.random() < 0.1:
             campaign_id = None
-        lead = {
+        fit = rng.randrange(0, 45)
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        domain = "gmail.com" if lead_id % 9 == 0 else f"company{lead_id % 40_000}.example"
+        row = {
+            "id": lead_id,
+            "external_id": f"bench-{lead_id}",
+            "email": f"{first.lower()}.{last.lower()}.{lead_id}@{domain}",
+            "first_name": first,
+            "last_name": last,
+            "company": f"Company {lead_id % 40_000}",
+            "title": rng.choice(TITLES),
+            "phone": "",
+            "country": rng.choice(COUNTRIES),
+            "source": source,
+            "campaign_id": campaign_id,
+            "product_id": product_id,
+            "persona_id": persona_id,
+            "owner_id": None,
+            "team_id": None,
             "stage": Stage.LEAD.value,
-            "owner": None,
-            "team": None,
+            "score": fit,
+            "fit_score": fit,
+            "engagement_score": 0,
+            "score_details": {},
+            "attributes": {
+                "company_size": rng.choice((5, 20, 80, 150, 400, 900, 2500, 10000)),
+                "industry": rng.choice(INDUSTRIES),
+            },
             "amount": None,
-            "handed_off_at": None,
+            "created_at": created,
+            "updated_at": created,
             "stage_changed_at": None,
-            "reached": {},
-            "mql_definition": None,
-            "sql_definition": None,
-            "product": product_id,
+            "handed_off_at": None,
+            "mql_at": None,
+            "sql_at": None,
+            "opportunity_at": None,
+            "customer_at": None,
+            "mql_definition_id": None,
+            "sql_definition_id": None,
         }
-        transitions = tables.rows["leads_stagetransition"]
+        out.leads[lead_id] = row
+        state = lifecycle.LeadState(stage=Stage.LEAD.value, created_at=created)
 
         def move(to_stage: str, at: datetime, reason: str = "", definition=None, actor=None):
-            to_stage = Stage(to_stage).value
-            lifecycle.check_move(lead["stage"], to_stage, reason=reason)
-            transitions.append(
-                (lead_id, lead["stage"], to_stage, at, actor, reason, definition, at)
+            nonlocal state
+            state, _ = lifecycle.apply_move(
+                state,
+                lifecycle.Move(to_stage, at, reason, actor, definition),
+                now=now,
             )
-            for stage in lifecycle.stages_reached(to_stage):
-                lead["reached"].setdefault(stage.value, at)
-            if definition is not None:
-                lead[f"{to_stage}_definition"] = definition
-            lead["stage"], lead["stage_changed_at"] = to_stage, at
-            if to_stage == Stage.SQL:
-                lead["handed_off_at"] = at
+            out.moves.append(MoveRequest(lead_id, to_stage, at, reason, actor, definition))
+
+        def owner(at: datetime) -> int:
+            """Round-robin inside the product's team, once per lead (it keeps its owner)."""
+            nonlocal state
+            if row["owner_id"] is None:
+                team_index = ref.team_by_product[row["product_id"]]
+                team_id, reps = ref.teams[team_index]
+                rep = reps[self.round_robin[team_index] % len(reps)]
+                self.round_robin[team_index] += 1
+                row["owner_id"], row["team_id"] = rep, team_id
+                state = replace(state, owner_id=rep)
+                out.assignments.append(
+                    {
+                        "lead_id": lead_id,
+                        "owner_id": rep,
+                        "previous_owner_id": None,
+                        "team_id": team_id,
+                        "rule_id": ref.rule_by_team.get(team_id),
+                        "actor_id": None,
+                        "reason": "Routed: round-robin in team",
+                        "at": at,
+                    }
+                )
+            return row["owner_id"]
 
         # Engagement before (and around) qualification.
         engagement = 0
-        events = tables.rows["leads_event"]
         for _ in range(rng.choice((0, 1, 1, 2, 2, 3, 3, 4, 5, 6, 8))):
             occurred = self._at(created, 0, 24 * 60)
             if occurred > now:
                 continue
             kind = rng.choices(self.event_types, self.event_weights)[0]
             engagement += {"webinar_attended": 15, "pricing_page_view": 10}.get(kind, 2)
-            events.append((lead_id, kind, occurred, self.json_empty, campaign_id, occurred))
+            out.events.append(
+                {
+                    "lead_id": lead_id,
+                    "type": kind,
+                    "occurred_at": occurred,
+                    "properties": {},
+                    "campaign_id": campaign_id,
+                    "recorded_at": occurred,
+                }
+            )
+        row["engagement_score"] = min(engagement, 60)
+        row["score"] = fit + row["engagement_score"]
 
         at = created
         if rng.random() < 0.05:
@@ -667,9 +612,10 @@ class _Simulator:
                     at = self._at(at, 1, 24 * 14)
                     if at > now:
                         break
+                    rep = owner(at)
                     move(Stage.SQL, at, definition=ref.sql_definition)
-                    at = self._sales_episode(lead_id, lead, at, tables, clock_ids, move)
-                    if lead["stage"] != Stage.RECYCLED or rng.random() > 0.25:
+                    at = self._sales_episode(lead_id, row, at, rep, out, move)
+                    if state.stage != Stage.RECYCLED or rng.random() > 0.25:
                         break
                     at = self._at(at, 24 * 20, 24 * 120)
                 elif roll < 0.65:
@@ -683,80 +629,12 @@ class _Simulator:
                 else:
                     break
 
-        fit = rng.randrange(0, 45)
-        reached = lead["reached"]
-        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-        domain = "gmail.com" if lead_id % 9 == 0 else f"company{lead_id % 40_000}.example"
-        tables.rows["leads_lead"].append(
-            (
-                lead_id,
-                f"bench-{lead_id}",
-                f"{first.lower()}.{last.lower()}.{lead_id}@{domain}",
-                first,
-                last,
-                f"Company {lead_id % 40_000}",
-                rng.choice(TITLES),
-                "",
-                rng.choice(COUNTRIES),
-                source,
-                campaign_id,
-                product_id,
-                persona_id,
-                lead["owner"],
-                lead["team"],
-                lead["stage"],
-                fit + min(engagement, 60),
-                fit,
-                min(engagement, 60),
-                self.json_empty,
-                json.dumps(
-                    {
-                        "company_size": rng.choice((5, 20, 80, 150, 400, 900, 2500, 10000)),
-                        "industry": rng.choice(INDUSTRIES),
-                    }
-                ),
-                lead["amount"],
-                created,
-                lead["stage_changed_at"] or created,
-                lead["stage_changed_at"],
-                lead["handed_off_at"],
-                reached.get("mql"),
-                reached.get("sql"),
-                reached.get("opportunity"),
-                reached.get("customer"),
-                lead["mql_definition"],
-                lead["sql_definition"],
-            )
-        )
-
-    def _owner(self, lead_id, lead, at, tables) -> int:
-        """Round-robin inside the product's team, once per lead (reassignment keeps it)."""
-        if lead["owner"] is None:
-            team_index = self.ref.team_by_product[lead["product"]]
-            team_id, reps = self.ref.teams[team_index]
-            rep = reps[self.round_robin[team_index] % len(reps)]
-            self.round_robin[team_index] += 1
-            lead["owner"], lead["team"] = rep, team_id
-            tables.rows["leads_routingassignment"].append(
-                (
-                    lead_id,
-                    rep,
-                    None,
-                    team_id,
-                    self.ref.rule_by_team.get(team_id),
-                    None,
-                    "Routed: round-robin in team",
-                    at,
-                )
-            )
-        return lead["owner"]
-
-    def _sales_episode(self, lead_id, lead, handoff, tables, clock_ids, move) -> datetime:
-        """A hand-off: clock, attempts, feedback and the outcome. Returns the last instant."""
+    def _sales_episode(self, lead_id, row, handoff, owner, out: _Chunk, move) -> datetime:
+        """A hand-off: attempts, feedback and the outcome. Returns the last instant."""
+        from leads.services.attempts import AttemptRequest
         from sla import clock_rules
 
         rng, ref, now = self.rng, self.ref, self.now
-        owner = self._owner(lead_id, lead, handoff, tables)
         deadlines = clock_rules.deadlines(ref.engine, handoff, ref.terms)
         due, window_end = deadlines.first_touch_due_at, deadlines.attempt_window_ends_at
 
@@ -785,8 +663,7 @@ class _Simulator:
             first = None
         if first is not None and first <= episode_end:
             attempts.append(first)
-            extra = rng.choice((0, 0, 1, 1, 2, 3, 4))
-            for _ in range(extra):
+            for _ in range(rng.choice((0, 0, 1, 1, 2, 3, 4))):
                 nxt = attempts[-1] + timedelta(hours=rng.uniform(4, 24 * 4))
                 if nxt > episode_end:
                     break
@@ -794,100 +671,91 @@ class _Simulator:
         for number, occurred in enumerate(attempts):
             last = number == len(attempts) - 1
             result = "connected" if last and outcome == Stage.OPPORTUNITY else None
-            tables.rows["leads_contactattempt"].append(
-                (
-                    lead_id,
-                    owner,
-                    rng.choice(ATTEMPT_CHANNELS),
-                    result or rng.choice(ATTEMPT_OUTCOMES),
-                    occurred,
-                    "",
-                    occurred,
+            out.attempts.append(
+                AttemptRequest(
+                    lead_id=lead_id,
+                    actor_id=owner,
+                    channel=rng.choice(ATTEMPT_CHANNELS),
+                    outcome=result or rng.choice(ATTEMPT_OUTCOMES),
+                    occurred_at=occurred,
                 )
             )
 
-        # The clock, as the sweep would have left it.
-        clock_id = next(clock_ids)
-        first_touch = attempts[0] if attempts else None
-        in_window = sum(1 for a in attempts if a <= window_end)
-        response = (
-            clock_rules.response_seconds(ref.engine, handoff, first_touch) if first_touch else None
-        )
-        if first_touch is not None and first_touch <= due:
-            status = "met"
-        elif first_touch is not None or due < now - timedelta(minutes=2):
-            status = "breached"
-        else:
-            status = "pending"  # includes the few that came due since the last sweep
-        warn_at = deadlines.warn_at
-        warned = (
-            warn_at if warn_at <= now and (first_touch is None or first_touch > warn_at) else None
-        )
-        breached = min(due + timedelta(seconds=30), now) if status == "breached" else None
-        exhausted = closed = None
         if outcome is None and window_end <= now:
-            # The window closed without progress: the agreement hands the lead back.
-            exhausted = closed = window_end
+            # The window closed without progress: the agreement hands the lead back (as the
+            # SLA's exhaustion would have, at the instant the window closed).
             move(Stage.RECYCLED, window_end, reason="sla_exhausted")
-            ends = window_end
-        elif outcome is not None and outcome != Stage.OPPORTUNITY:
-            closed = ends
-        records = tables.rows["sla_slarecord"]
-        if warned:
-            records.append((clock_id, "warning", warned, owner, ""))
-        if breached:
-            records.append((clock_id, "breach", breached, owner, ""))
-        if exhausted:
-            records.append((clock_id, "exhaustion", exhausted, owner, "Attempt window closed"))
+            return window_end
 
         # Feedback (citing the SQL version that qualified the lead) and the outcome.
-        feedback, sql = tables.rows["leads_salesfeedback"], ref.sql_definition
-        if outcome == Stage.DISQUALIFIED:
-            feedback.append(
-                (lead_id, owner, False, rng.choice((1, 1, 2)), "bad_fit", "", sql, ends)
+        def feedback(accepted: bool, rating: int, reason: str) -> None:
+            out.feedback.append(
+                {
+                    "lead_id": lead_id,
+                    "author_id": owner,
+                    "accepted": accepted,
+                    "rating": rating,
+                    "reason": reason,
+                    "comment": "",
+                    "definition_id": ref.sql_definition,
+                    "created_at": ends,
+                }
             )
+
+        if outcome == Stage.DISQUALIFIED:
+            feedback(False, rng.choice((1, 1, 2)), "bad_fit")
             move(Stage.DISQUALIFIED, ends, reason="bad_fit", actor=owner)
         elif outcome == Stage.RECYCLED:
-            feedback.append((lead_id, owner, False, rng.choice((2, 3)), "not_ready", "", sql, ends))
+            feedback(False, rng.choice((2, 3)), "not_ready")
             move(Stage.RECYCLED, ends, reason="not_ready", actor=owner)
         elif outcome == Stage.OPPORTUNITY:
-            feedback.append((lead_id, owner, True, rng.choice((3, 4, 4, 5, 5)), "", "", sql, ends))
+            feedback(True, rng.choice((3, 4, 4, 5, 5)), "")
             move(Stage.OPPORTUNITY, ends, actor=owner)
-            lead["amount"] = Decimal(rng.choice((1, 2, 3, 5, 8, 12, 20)) * 1000)
+            row["amount"] = Decimal(rng.choice((1, 2, 3, 5, 8, 12, 20)) * 1000)
             close = self._at(ends, 24 * 10, 24 * 90)
             roll = rng.random()
             if close <= now and roll < 0.35:
                 move(Stage.CUSTOMER, close, actor=owner)
-                closed = close
                 ends = close
             elif close <= now and roll < 0.8:
                 move(Stage.LOST, close, reason=rng.choice(LOST_REASONS), actor=owner)
-                closed = close
                 ends = close
-            elif window_end <= now:
-                closed = window_end  # moved forward: the window closes the clock quietly
-        if closed is not None and closed > now:
-            closed = None
-        tables.rows["sla_slaclock"].append(
-            (
-                clock_id,
-                lead_id,
-                owner,
-                ref.agreement,
-                ref.calendar,
-                handoff,
-                due,
-                warn_at,
-                window_end,
-                first_touch,
-                response,
-                status,
-                in_window,
-                in_window > ref.terms.max_attempts,
-                warned,
-                breached,
-                exhausted,
-                closed,
-            )
-        )
         return ends or now
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.data", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--leads", type=int, required=True, help="How many leads to add.")
+    parser.add_argument("--seed", type=int, default=20260101)
+    parser.add_argument("--database-url", help="Work on this PostgreSQL database.")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="Processes simulating and writing chunks (default: up to two).",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--append", action="store_true", help="Add to existing leads.")
+    mode.add_argument("--reset", action="store_true", help="Delete existing leads first.")
+    arguments = parser.parse_args(argv)
+    if arguments.database_url:
+        _use_database(arguments.database_url)
+    try:
+        generate_leads(
+            leads=arguments.leads,
+            seed=arguments.seed,
+            workers=arguments.workers,
+            append=arguments.append,
+            reset=arguments.reset,
+            stdout=sys.stdout,
+        )
+    except GenerationRefused as exc:
+        print(f"bench.data: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
