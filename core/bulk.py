@@ -113,6 +113,61 @@ def rows_insert(
     return [row[pk] for row in rows]
 
 
+def rows_insert_new(
+    model: type[Model],
+    rows: Sequence[dict],
+    *,
+    conflict: Sequence[str],
+    now: datetime | None = None,
+) -> list[int]:
+    """Insert the `rows` whose `conflict` columns (a unique constraint) are not taken yet,
+    in one `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`; rows inserted get their
+    `id` in their dict, the others none. Answers the ids inserted. Idempotent: the insert for
+    reactions that may run twice (a clock per hand-off)."""
+    if not rows:
+        return []
+    connection = connections[router.db_for_write(model)]
+    meta = model._meta
+    now = now or timezone.now()
+    stamped = {field.attname for field in _stamped_fields(model)}
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    columns, arrays, selects, params = [], [], [], []
+    for field in fields:
+        if field.attname in stamped:
+            values = [row.get(field.attname, now) for row in rows]
+        else:
+            default = field.get_default()
+            values = [row.get(field.attname, default) for row in rows]
+        column = quote(field.column)
+        columns.append(column)
+        if isinstance(field, JSONField):
+            arrays.append("%s::text[]")
+            selects.append(f"v.{column}::jsonb")
+            values = [None if v is None else json.dumps(v, cls=field.encoder) for v in values]
+        else:
+            arrays.append(f"%s::{field.db_type(connection)}[]")
+            selects.append(f"v.{column}")
+            values = [field.get_db_prep_save(v, connection) for v in values]
+        params.append(values)
+    conflict_columns = ", ".join(quote(meta.get_field(name).column) for name in conflict)
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) "
+        f"SELECT {', '.join(selects)} FROM unnest({', '.join(arrays)}) AS v({', '.join(columns)}) "
+        f"ON CONFLICT ({conflict_columns}) DO NOTHING "
+        f"RETURNING {quote(meta.pk.column)}, {conflict_columns}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        inserted = cursor.fetchall()
+    by_key = {tuple(row[1:]): row[0] for row in inserted}
+    for row in rows:
+        key = tuple(row[name] for name in conflict)
+        if key in by_key:
+            row[meta.pk.attname] = by_key[key]
+    return [row[0] for row in inserted]
+
+
 def rows_update(model: type[Model], rows: Sequence[Mapping], fields: Sequence[str]) -> int:
     """Write `fields` (attnames) of `rows` (dicts with the primary key) in a few statements.
 

@@ -31,11 +31,12 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
 from core import jobs, outbox
+from core.bulk import rows_insert
+from core.json import EventEncoder
 from core.subscriptions import (
     Event,
     Handler,
@@ -101,16 +102,6 @@ def batch() -> Iterator[None]:
         _flush(pending.events)
 
 
-class EventEncoder(DjangoJSONEncoder):
-    """Django's JSON, with instants to the microsecond (Django's encoder keeps milliseconds,
-    and an event's instant must equal the one stored: a clock is found by its hand-off)."""
-
-    def default(self, o):
-        if isinstance(o, datetime):
-            return o.isoformat()
-        return super().default(o)
-
-
 def _json(payloads: Iterable[dict]) -> list[dict]:
     """The payloads as plain JSON values (datetimes as ISO 8601, decimals as strings)."""
     return json.loads(json.dumps(list(payloads), cls=EventEncoder))
@@ -142,35 +133,46 @@ def _flush(published: list[tuple[str, datetime, list[dict]]]) -> None:
     if not events:
         return
     now = timezone.now()
-    rows: list[OutboxMessage] = []
+    rows: list[dict] = []
     immediate: dict[str, list[Event]] = defaultdict(list)
     wanted: dict = {}
     for (topic, occurred_at), payloads in events.items():
         listeners = subscribers(topic, wanted=wanted)
         if not listeners:
             continue
-        plain = _json(payloads)
+        plain = None  # the JSON form, made once, only when a handler runs in this process
         for listener in listeners:
+            taken = payloads
+            if listener.accepts is not None:
+                taken = [payload for payload in payloads if listener.accepts(topic, payload)]
+                if not taken:
+                    continue
             if listener.in_transaction:
-                immediate[listener.name].extend(Event(topic, p, occurred_at) for p in plain)
+                if plain is None:
+                    plain = _json(payloads)
+                chosen = plain if taken is payloads else _json(taken)
+                immediate[listener.name].extend(Event(topic, p, occurred_at) for p in chosen)
             else:
                 rows.append(
-                    OutboxMessage(
-                        handler=listener.name,
-                        topic=topic,
-                        payloads=plain,
-                        occurred_at=occurred_at,
-                        created_at=now,
-                        available_at=now,
-                    )
+                    {
+                        "handler": listener.name,
+                        "topic": topic,
+                        "payloads": taken,
+                        "occurred_at": occurred_at,
+                        "created_at": now,
+                        "available_at": now,
+                        "attempts": 0,
+                        "last_attempt_at": None,
+                        "last_error": "",
+                    }
                 )
     for name, batch_events in immediate.items():
         subscription(name).handler(batch_events)
     if not rows:
         return
     with transaction.atomic():
-        OutboxMessage.objects.bulk_create(rows)
-    inline = [row.pk for row in rows if subscription(row.handler).inline]
+        rows_insert(OutboxMessage, rows, now=now)
+    inline = [row["id"] for row in rows if subscription(row["handler"]).inline]
     later = len(inline) < len(rows)
 
     def after_commit() -> None:

@@ -9,11 +9,15 @@ the row with a back-off. Rows that keep failing are shown to managers.
 
 from django.db import models
 
+from core.json import EventEncoder
+
 
 class OutboxMessage(models.Model):
     handler = models.CharField(max_length=80, help_text="The subscribed handler's name.")
     topic = models.CharField(max_length=60, help_text="The event type, e.g. lead.handed_off.")
-    payloads = models.JSONField(help_text="The events of this batch (a list of objects).")
+    payloads = models.JSONField(
+        encoder=EventEncoder, help_text="The events of this batch (a list of objects)."
+    )
     occurred_at = models.DateTimeField()
     created_at = models.DateTimeField()
     available_at = models.DateTimeField(help_text="Not tried again before this instant.")

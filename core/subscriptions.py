@@ -34,6 +34,9 @@ class Subscription:
     # Asked at publication: which of its topics does the handler want now? (A webhook
     # handler wants a type only while some subscription asks for it.) None: all of them.
     wants: Callable[[], Collection[str]] | None = None
+    # Asked of each event: does the handler take it? (The SLA takes only moves out of a
+    # sales stage.) None: every event of its topics.
+    accepts: Callable[[str, dict], bool] | None = None
 
 
 _subscriptions: dict[str, Subscription] = {}
@@ -47,6 +50,7 @@ def subscribe(
     in_transaction: bool = False,
     inline: bool = True,
     wants: Callable[[], Collection[str]] | None = None,
+    accepts: Callable[[str, dict], bool] | None = None,
 ) -> None:
     """Subscribe `handler` (known as `name`, unique) to events of `topics`.
 
@@ -62,6 +66,7 @@ def subscribe(
         in_transaction=in_transaction,
         inline=inline,
         wants=wants,
+        accepts=accepts,
     )
     old = _subscriptions.get(name)
     if old is not None:

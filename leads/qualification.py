@@ -186,7 +186,7 @@ def events_by_lead(
     grouped: dict[int, list[dict]] = defaultdict(list)
     if not lead_ids or not types:
         return grouped
-    rows = Event.objects.filter(lead_id__in=lead_ids, type__in=types)
+    rows = Event.objects.filter(lead_id__any=lead_ids, type__in=types)
     earliest = definitions.earliest_counted(now)
     if earliest is not None:
         rows = rows.filter(occurred_at__gte=earliest)

@@ -14,7 +14,9 @@ class SlaConfig(AppConfig):
 
         # Hand-offs start clocks; moves, assignments and attempts recompute them: one
         # durable reaction, tried right after the change commits, for a whole batch.
-        events.subscribe(*clocks.TOPICS, name="sla.clocks", handler=clocks.clocks_react)
+        events.subscribe(
+            *clocks.TOPICS, name="sla.clocks", handler=clocks.clocks_react, accepts=clocks.concerns
+        )
 
         readable = (
             "sla.view_businesscalendar",

@@ -21,7 +21,7 @@ from core.bulk import ids_reserve, rows_insert, rows_update
 from core.errors import DomainError
 from leads import events as topics
 from leads.models import Lead, StageTransition
-from leads.qualification import SCORE_FIELDS, Names, active_definitions
+from leads.qualification import SCORE_FIELDS, Names, active_definitions, events_by_lead
 from leads.rows import References, RowValidator
 from leads.services.moves import MOVE_FIELDS, moves_plan, moves_record
 from leads.services.qualify import leads_score
@@ -111,7 +111,7 @@ def leads_upsert(
     wanted = {key for key in map(_external_id, rows) if key}
     with transaction.atomic(), events.batch():
         _lock_external_ids(wanted)
-        existing = {row["external_id"]: row for row in _locked_rows(external_id__in=wanted)}
+        existing = {row["external_id"]: row for row in _locked_rows(external_id__any=wanted)}
         valid: list[tuple[int, dict | None, dict]] = []  # (index, existing row, values)
         seen: dict[str, int] = {}
         for index, row in enumerate(rows):
@@ -206,11 +206,14 @@ def _save(
         row["updated_at"] = now
     every = {row["id"]: row for row in [*creates, *updates]}
     actor_id = actor.pk if actor else None
+    definitions = active_definitions()
     scored = leads_score(
         rows=list(every.values()),
         now=now,
-        definitions=active_definitions(),
+        definitions=definitions,
         names=names,
+        # New leads have no events yet: only the updated ones are looked up.
+        events=events_by_lead([row["id"] for row in updates], definitions, now),
         actor_id=actor_id,
     )
     plan = moves_plan(every, scored.moves, now=now)

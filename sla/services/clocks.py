@@ -29,7 +29,7 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import Role, User
 from core import events
-from core.bulk import instance_values, rows_update
+from core.bulk import instance_values, rows_insert_new, rows_update
 from leads import events as lead_topics
 from leads.lifecycle import SALES_STAGES, Stage
 from leads.models import ContactAttempt, Lead, RoutingAssignment, StageTransition
@@ -55,13 +55,14 @@ class HandOff:
 # -- starting clocks ------------------------------------------------------------------------------
 
 
-def clocks_start(*, handoffs: Sequence[HandOff], now: datetime | None = None) -> list[SLAClock]:
+def clocks_start(*, handoffs: Sequence[HandOff], now: datetime | None = None) -> list[int]:
     """Start one clock per hand-off, set-based and idempotent, then compute the leads'
     clocks (a back-filled hand-off may be met, breached or closed already).
 
     The agreement is the active one covering the lead's product and persona on the
     hand-off day; the calendar is the owner's team's, else the default one. A hand-off no
-    agreement or calendar covers starts no clock (logged). Answers the clocks created.
+    agreement or calendar covers starts no clock (logged). Answers the ids of the clocks
+    created (a hand-off that had its clock already is not among them).
     """
     now = now or timezone.now()
     if not handoffs:
@@ -69,13 +70,13 @@ def clocks_start(*, handoffs: Sequence[HandOff], now: datetime | None = None) ->
     with transaction.atomic():
         created = _clocks_create(handoffs)
         clocks_reconcile(lead_ids={h.lead_id for h in handoffs}, now=now)
-    return created
+    return [row["id"] for row in created if row.get("id")]
 
 
-def _clocks_create(handoffs: Sequence[HandOff]) -> list[SLAClock]:
+def _clocks_create(handoffs: Sequence[HandOff]) -> list[dict]:
     leads = {
         row["id"]: row
-        for row in Lead.objects.filter(pk__in={h.lead_id for h in handoffs}).values(
+        for row in Lead.objects.filter(pk__any=list({h.lead_id for h in handoffs})).values(
             "id", "product_id", "persona_id"
         )
     }
@@ -120,19 +121,19 @@ def _clocks_create(handoffs: Sequence[HandOff]) -> list[SLAClock]:
                 calendar_engine_for(calendar), handoff.at, terms_of(agreement)
             )
         clocks.append(
-            SLAClock(
-                lead_id=handoff.lead_id,
-                owner_id=handoff.owner_id,
-                agreement=agreement,
-                calendar=calendar,
-                handoff_at=handoff.at,
-                first_touch_due_at=due.first_touch_due_at,
-                warn_at=due.warn_at,
-                attempt_window_ends_at=due.attempt_window_ends_at,
-            )
+            {
+                "lead_id": handoff.lead_id,
+                "owner_id": handoff.owner_id,
+                "agreement_id": agreement.pk,
+                "calendar_id": calendar.pk,
+                "handoff_at": handoff.at,
+                "first_touch_due_at": due.first_touch_due_at,
+                "warn_at": due.warn_at,
+                "attempt_window_ends_at": due.attempt_window_ends_at,
+            }
         )
     if clocks:
-        SLAClock.objects.bulk_create(clocks, ignore_conflicts=True)
+        rows_insert_new(SLAClock, clocks, conflict=("lead_id", "handoff_at"))
     return clocks
 
 
@@ -166,7 +167,7 @@ def _counted_actor_ids(lead_ids: set[int]) -> tuple[set[int], dict[int, set[int]
     )
     owners: dict[int, set[int]] = defaultdict(set)
     for lead_id, owner_id in RoutingAssignment.objects.filter(
-        lead_id__in=lead_ids, owner__isnull=False
+        lead_id__any=list(lead_ids), owner__isnull=False
     ).values_list("lead_id", "owner_id"):
         owners[lead_id].add(owner_id)
     return managers, owners
@@ -189,7 +190,7 @@ def clocks_reconcile(*, lead_ids: Iterable[int], now: datetime | None = None) ->
     with transaction.atomic():
         clocks = list(
             SLAClock.objects.select_for_update(of=("self",))
-            .filter(lead_id__in=lead_ids)
+            .filter(lead_id__any=list(lead_ids))
             .select_related("agreement", "calendar")
             .order_by("lead_id", "handoff_at")
         )
@@ -199,24 +200,24 @@ def clocks_reconcile(*, lead_ids: Iterable[int], now: datetime | None = None) ->
         earliest = min(clock.handoff_at for clock in clocks)
         moves: dict[int, list[tuple[datetime, str, str]]] = defaultdict(list)
         for lead_id, at, from_stage, to_stage in (
-            StageTransition.objects.filter(lead_id__in=lead_ids, at__gte=earliest)
+            StageTransition.objects.filter(lead_id__any=list(lead_ids), at__gte=earliest)
             .order_by("lead_id", "at", "id")
             .values_list("lead_id", "at", "from_stage", "to_stage")
         ):
             moves[lead_id].append((at, from_stage, to_stage))
         # The transition at or before the earliest hand-off says the stage it started in.
         for lead_id, at, from_stage, to_stage in (
-            StageTransition.objects.filter(lead_id__in=lead_ids, at__lt=earliest)
+            StageTransition.objects.filter(lead_id__any=list(lead_ids), at__lt=earliest)
             .order_by("lead_id", "-at", "-id")
             .distinct("lead_id")
             .values_list("lead_id", "at", "from_stage", "to_stage")
         ):
             moves[lead_id].insert(0, (at, from_stage, to_stage))
-        stages = dict(Lead.objects.filter(pk__in=lead_ids).values_list("id", "stage"))
+        stages = dict(Lead.objects.filter(pk__any=list(lead_ids)).values_list("id", "stage"))
         managers, past_owners = _counted_actor_ids(lead_ids)
         attempts: dict[int, list] = defaultdict(list)
         for lead_id, actor_id, occurred_at, outcome in (
-            ContactAttempt.objects.filter(lead_id__in=lead_ids, occurred_at__gte=earliest)
+            ContactAttempt.objects.filter(lead_id__any=list(lead_ids), occurred_at__gte=earliest)
             .order_by("occurred_at", "id")
             .values_list("lead_id", "actor_id", "occurred_at", "outcome")
         ):
@@ -346,7 +347,7 @@ def clocks_reassign(*, owners: dict[int, int | None]) -> int:
         by_owner[owner_id].append(lead_id)
     moved = 0
     for owner_id, lead_ids in by_owner.items():
-        moved += SLAClock.objects.filter(lead_id__in=lead_ids, closed_at__isnull=True).update(
+        moved += SLAClock.objects.filter(lead_id__any=lead_ids, closed_at__isnull=True).update(
             owner_id=owner_id
         )
     return moved
@@ -360,6 +361,13 @@ TOPICS = (
     lead_topics.ASSIGNED,
     lead_topics.ATTEMPT_LOGGED,
 )
+
+
+def concerns(topic: str, payload: dict) -> bool:
+    """Which events can change a clock: all but the moves that do not leave a sales stage
+    (hand-offs come as their own events), such as the thousands of lead → mql moves of a
+    bulk upsert."""
+    return topic != lead_topics.STAGE_CHANGED or payload["from"] in SALES_STAGES
 
 
 def _instant(value) -> datetime:
