@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Role
 from core.errors import DomainError
+from core.replicas import read_alias, replica_view
 from leads import imports, scoring
 from leads import services as lead_services
 from leads.forms import (
@@ -139,11 +140,13 @@ class _Echo:
 
 @login_required
 @require_GET
+@replica_view
 def export(request):
     """The filtered list as CSV, streamed row by row (flat memory for any number of leads)."""
     _form, leads = _filtered(request)
     rows = (
-        leads.order_by("id")
+        leads.using(read_alias())
+        .order_by("id")
         .values_list(*(path for _name, path in EXPORT_COLUMNS))
         .iterator(chunk_size=EXPORT_CHUNK)
     )

@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import permissions, serializers, viewsets
 from rest_framework.response import Response
 
+from core.replicas import replica_view
 from reporting import funnel, selectors
 from reporting.funnel import FORWARD_PAIRS, STAGES
 from reporting.models import Dimension, FunnelMode
@@ -106,6 +107,7 @@ class FunnelReportViewSet(viewsets.ViewSet):
         responses={200: FUNNEL_RESPONSE},
         summary="Funnel in cohort or flow mode, with conversion, velocity and won revenue",
     )
+    @replica_view
     def list(self, request):
         query = FunnelQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

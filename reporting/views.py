@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from core.caching import cache_get_many, cache_set_many
 from core.errors import DomainError
+from core.replicas import replica_view
 from leads.models import Lead
 from reporting import funnel, selectors, services
 from reporting.funnel import EXIT_STAGES, FORWARD_PAIRS, FORWARD_STAGES, STAGES
@@ -97,6 +98,7 @@ def funnel_table(result: funnel.FunnelResult) -> list[dict]:
 
 
 @login_required
+@replica_view
 def dashboard(request):
     """The shared dashboard: plan vs actual, funnel, bottleneck, SLA health, commitments."""
     return render(request, "dashboard.html", dashboard_context(request))
@@ -214,6 +216,7 @@ def _dashboard_data(start: dt.datetime, end: dt.datetime) -> dict:
 
 
 @login_required
+@replica_view
 def index(request):
     """The funnel explorer: period, mode, group-by; every count links to its leads."""
     (start, end), period_error = _period(request)
@@ -320,6 +323,7 @@ def index(request):
 
 
 @login_required
+@replica_view
 def funnel_leads(request):
     """The leads behind one number of the funnel."""
     (start, end), period_error = _period(request)
@@ -394,6 +398,7 @@ QUALITY_GROUPS = {
 
 
 @login_required
+@replica_view
 def lead_quality(request):
     """Acceptance rate, ratings and rejection reasons by source, campaign, persona and
     definition version: what sales thinks of the leads marketing sends."""

@@ -13,6 +13,7 @@ from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.response import Response
 
 from accounts.models import Team
+from core.replicas import replica_view
 from sla import selectors, services
 from sla.models import BusinessCalendar, SLAAgreement, SLAClock
 
@@ -366,6 +367,7 @@ class ComplianceViewSet(viewsets.ViewSet):
             },
         ),
     )
+    @replica_view
     def list(self, request):
         query = ComplianceQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

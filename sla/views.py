@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from core.caching import cache_get_many, cache_set_many
 from core.errors import DomainError
+from core.replicas import replica_view
 from leads.services import contact_attempt_log
 from sla import selectors, services
 from sla.api import ROW_FIELDS as COMPLIANCE_ROW_FIELDS
@@ -348,6 +349,7 @@ def weekly_trend_chart(weeks: list[dict]) -> dict:
 
 
 @permission_required("sla.view_compliance", raise_exception=True)
+@replica_view
 def compliance(request):
     form, start, end, group_by = _compliance_query(request)
     period_start, period_end = compliance_period(start, end)
@@ -376,6 +378,7 @@ def compliance(request):
 
 
 @permission_required("sla.view_compliance", raise_exception=True)
+@replica_view
 def compliance_csv(request):
     """CSV of one compliance table: `table` = groups (default), weeks or commitments."""
     _form, start, end, group_by = _compliance_query(request)
