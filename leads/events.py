@@ -11,6 +11,7 @@ Payloads are JSON objects; instants are ISO 8601 with offset. The public webhook
 - `lead.handed_off`: lead, owner, at: the lead was handed to sales (starts its SLA clock).
 - `lead.assigned`: lead, owner, previous_owner, reason, at, actor, rule.
 - `lead.changed`: lead, fields: a lead's own fields changed (not its stage).
+- `lead.deleted`: lead, created_at: a lead was deleted with its history.
 - `lead.attempt_logged`: attempt, lead, actor, channel, outcome, occurred_at.
 - `lead.feedback_given`: feedback, lead, author, accepted, rating, reason.
 """
@@ -20,7 +21,17 @@ STAGE_CHANGED = "lead.stage_changed"
 HANDED_OFF = "lead.handed_off"
 ASSIGNED = "lead.assigned"
 CHANGED = "lead.changed"
+DELETED = "lead.deleted"
 ATTEMPT_LOGGED = "lead.attempt_logged"
 FEEDBACK_GIVEN = "lead.feedback_given"
 
-TOPICS = (CREATED, STAGE_CHANGED, HANDED_OFF, ASSIGNED, CHANGED, ATTEMPT_LOGGED, FEEDBACK_GIVEN)
+TOPICS = (
+    CREATED,
+    STAGE_CHANGED,
+    HANDED_OFF,
+    ASSIGNED,
+    CHANGED,
+    DELETED,
+    ATTEMPT_LOGGED,
+    FEEDBACK_GIVEN,
+)

@@ -4,11 +4,11 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import permissions, serializers, viewsets
 from rest_framework.response import Response
 
+from core.periods import parse_period
 from core.replicas import replica_view
 from reporting import funnel, selectors
 from reporting.funnel import FORWARD_PAIRS, STAGES
 from reporting.models import Dimension, FunnelMode
-from reporting.periods import parse_period
 
 # --------------------------------------------------------------------------- funnel
 
@@ -57,7 +57,13 @@ FUNNEL_RESPONSE = inline_serializer(
         "end": serializers.DateTimeField(),
         "mode": serializers.CharField(),
         "group_by": serializers.CharField(allow_null=True),
-        "snapshot_days": serializers.IntegerField(),
+        "snapshot_days": serializers.IntegerField(
+            help_text="Whole days read from daily snapshots; the rest was computed live."
+        ),
+        "as_of": serializers.DateTimeField(
+            help_text="The instant the figures are exact at: every write committed before it "
+            "is counted (days changed since their snapshot are computed live)."
+        ),
         "total": FunnelResultSerializer(),
         "groups": FunnelResultSerializer(many=True),
         "bottleneck": inline_serializer(
@@ -126,6 +132,7 @@ class FunnelReportViewSet(viewsets.ViewSet):
                 "mode": report.mode,
                 "group_by": None if group_by == Dimension.ALL else group_by,
                 "snapshot_days": report.snapshot_days,
+                "as_of": report.as_of,
                 "total": funnel_result_json(None, "All leads", report.total),
                 "groups": [
                     funnel_result_json(key, labels.get(key, key), result) for key, result in groups

@@ -9,8 +9,20 @@ class ReportingConfig(AppConfig):
     def ready(self) -> None:
         from accounts.models import Role
         from accounts.roles import register_permissions
+        from core import events
         from personas import insights
         from reporting import personas
+        from reporting.services import dirty
+
+        # A write that changes a past day's cohort marks the day in its own transaction, so
+        # reports compute it live until the roll-up has rewritten its snapshot.
+        events.subscribe(
+            *dirty.TOPICS,
+            name="reporting.days_mark",
+            handler=dirty.days_mark,
+            in_transaction=True,
+            accepts=dirty.concerns,
+        )
 
         # The persona pages show what the leads say about each persona.
         insights.provide(

@@ -296,9 +296,12 @@ def flow_funnel(
     Entries: a lead *enters* ``lead`` when it is created. A transition enters its
     ``to_stage``; when that is a forward stage it also enters the forward stages it skipped,
     those strictly between its ``from_stage`` and its ``to_stage``. For that purpose a
-    ``from_stage`` of ``None`` (creation) sits before ``lead`` and an exit stage sits at
-    ``lead`` (the lead is back in marketing's hands), so ``recycled -> sql`` enters ``mql``
-    and ``sql``. A move back (``opportunity -> sql``) enters only its ``to_stage``.
+    ``from_stage`` of ``None`` (creation) sits before ``lead``, and an exit re-qualified
+    into ``mql`` or ``sql`` sits at ``lead`` (the lead is back in marketing's hands), so
+    ``recycled -> sql`` enters ``mql`` and ``sql``. A re-open, a move out of an exit into
+    ``opportunity`` or ``customer`` (``lost -> opportunity``, ``recycled -> opportunity``),
+    is a re-entry into its ``to_stage`` only. A move back (``opportunity -> sql``) enters
+    only its ``to_stage``.
 
     Counts: per stage, the distinct leads with an entry in the period. A recycled lead that
     re-qualifies in the same period counts once per stage; re-qualifying in a later period,
@@ -443,9 +446,12 @@ def _entered_stages(transition: TransitionRow) -> tuple[str, ...]:
         return (to_stage,)
     if transition.from_stage is None:
         from_position = -1
+    elif transition.from_stage in _FORWARD_INDEX:
+        from_position = _FORWARD_INDEX[transition.from_stage]
+    elif _FORWARD_INDEX[to_stage] > _FORWARD_INDEX[SQL]:
+        return (to_stage,)  # a re-open: a re-entry into the stage it re-enters
     else:
-        # An exit stage sits at `lead`: the lead is back with marketing.
-        from_position = _FORWARD_INDEX.get(transition.from_stage, 0)
+        from_position = 0  # re-qualified: the exit sits at `lead`
     to_position = _FORWARD_INDEX[to_stage]
     skipped = FORWARD_STAGES[from_position + 1 : to_position]
     return (*skipped, to_stage)

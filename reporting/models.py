@@ -68,6 +68,19 @@ class RollupState(models.Model):
         return self.name
 
 
+class DirtyDay(models.Model):
+    """A company day whose cohort snapshot may be stale: a write changed a lead created on
+    it (a back-filled move, an edit of its source, a deletion). Marked in the write's own
+    transaction; reports compute a marked day live instead of reading its snapshot, and the
+    roll-up clears the mark once it has rewritten the day."""
+
+    day = models.DateField(primary_key=True)
+    marked_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.day} (marked {self.marked_at:%Y-%m-%d %H:%M})"
+
+
 # --------------------------------------------------------------------------- weekly review
 
 

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("funnel/leads/", views.funnel_leads, name="funnel_leads"),
     path("quality/", views.lead_quality, name="quality"),
+    path("definitions/", views.definitions, name="definitions"),
     path("operations/", views.operations, name="operations"),
     path("reviews/", views.reviews, name="reviews"),
     path("reviews/<int:pk>/", views.review_detail, name="review_detail"),

@@ -21,14 +21,15 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_POST
 
+from core import days
 from core.caching import cache_get_many, cache_set_many
 from core.errors import DomainError
+from core.periods import parse_period, period_inputs
 from core.replicas import replica_view
 from leads.models import Lead
 from reporting import funnel, selectors, services
 from reporting.funnel import EXIT_STAGES, FORWARD_PAIRS, FORWARD_STAGES, STAGES
 from reporting.models import Dimension, FunnelMode, ReviewActionItem, WeeklyReview
-from reporting.periods import parse_period, period_inputs
 
 STAGE_LABELS = {
     "lead": "Leads",
@@ -587,3 +588,9 @@ def operations(request):
             "can_retry": request.user.has_perm("core.change_outboxmessage"),
         },
     )
+
+
+@login_required
+def definitions(request):
+    """What every figure means: one page, linked from every report."""
+    return render(request, "reporting/definitions.html", {"company_zone": days.company_zone()})

@@ -4,16 +4,20 @@ Editing a calendar or an agreement that a clock already started under answers th
 version (a new `id`, `version + 1`, same `family`); the old version stays readable by id.
 """
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import django_filters
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.response import Response
 
 from accounts.models import Team
+from core import days
+from core.errors import DomainError
+from core.periods import parse_period
 from core.replicas import replica_view
+from leads.selectors import leads_visible_to
 from sla import selectors, services
 from sla.models import BusinessCalendar, SLAAgreement, SLAClock
 
@@ -228,48 +232,63 @@ class SLAClockFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=SLAClock.Status.choices)
     open = django_filters.BooleanFilter(field_name="closed_at", lookup_expr="isnull")
     due_before = django_filters.IsoDateTimeFilter(field_name="first_touch_due_at", lookup_expr="lt")
+    product = django_filters.NumberFilter(field_name="lead__product_id")
+    handoff_after = django_filters.IsoDateTimeFilter(field_name="handoff_at", lookup_expr="gte")
+    handoff_before = django_filters.IsoDateTimeFilter(field_name="handoff_at", lookup_expr="lt")
 
     class Meta:
         model = SLAClock
-        fields = ["status", "owner", "lead", "agreement"]
+        fields = ["status", "owner", "lead", "agreement", "product"]
 
 
 class SLAClockViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = SLAClockSerializer
     permission_classes = [permissions.IsAuthenticated]
-    queryset = SLAClock.objects.order_by("first_touch_due_at", "id")
     filterset_class = SLAClockFilter
     ordering_fields = ["first_touch_due_at", "handoff_at", "attempt_window_ends_at"]
+
+    def get_queryset(self):
+        """The clocks of the leads the user may see (a rep: their own and their team's)."""
+        clocks = SLAClock.objects.order_by("first_touch_due_at", "id")
+        if getattr(self, "swagger_fake_view", False):
+            return clocks.none()
+        return clocks.filter(lead__in=leads_visible_to(self.request.user))
 
 
 # -- compliance ----------------------------------------------------------------------------------
 
 
 class ComplianceQuerySerializer(serializers.Serializer):
-    start = serializers.DateField(
-        required=False, help_text="First day (UTC), default: 12 weeks ago."
+    start = serializers.CharField(
+        required=False,
+        help_text=(
+            "First day (a date, company time zone) or instant (with its offset); default: "
+            "12 weeks ago. The same period rule as reports/funnel/ (see Definitions)."
+        ),
     )
-    end = serializers.DateField(
-        required=False, help_text="Last day included (UTC), default: today."
+    end = serializers.CharField(
+        required=False,
+        help_text="Last day included (a date) or the instant the period ends; default: today.",
     )
     group_by = serializers.ChoiceField(choices=list(selectors.GROUPS), default="owner")
 
     def validate(self, attrs):
-        today = timezone.now().astimezone(UTC).date()
-        attrs.setdefault("end", today)
-        attrs.setdefault("start", attrs["end"] - timedelta(weeks=12))
-        if attrs["start"] > attrs["end"]:
-            raise serializers.ValidationError({"end": "The end is before the start."})
-        if (attrs["end"] - attrs["start"]).days > 3 * 366:
-            raise serializers.ValidationError({"end": "Ask for at most three years at once."})
+        today = days.today()
+        try:
+            attrs["period"] = parse_period(
+                attrs.get("start"),
+                attrs.get("end"),
+                today=today,
+                default_first=today - timedelta(weeks=12),
+            )
+        except DomainError as exc:
+            raise serializers.ValidationError({exc.field or "start": [exc.message]}) from exc
         return attrs
 
 
 def compliance_period(start: date, end: date) -> tuple[datetime, datetime]:
-    return (
-        datetime.combine(start, time(0), tzinfo=UTC),
-        datetime.combine(end + timedelta(days=1), time(0), tzinfo=UTC),
-    )
+    """The days `start` to `end` included, in the company time zone (core.days)."""
+    return days.days_period(start, end)
 
 
 _row = dict(
@@ -350,17 +369,17 @@ class ComplianceViewSet(viewsets.ViewSet):
     permission_classes = [permissions.IsAuthenticated, CanViewCompliance]
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("start", date),
-            OpenApiParameter("end", date),
-            OpenApiParameter("group_by", str, enum=list(selectors.GROUPS)),
-        ],
+        parameters=[ComplianceQuerySerializer],
         responses=inline_serializer(
             "SLACompliance",
             {
-                "start": serializers.DateField(),
-                "end": serializers.DateField(),
+                "start": serializers.DateTimeField(help_text="The period's first instant."),
+                "end": serializers.DateTimeField(help_text="The instant after the period."),
                 "group_by": serializers.CharField(),
+                "as_of": serializers.DateTimeField(
+                    help_text="The instant the figures are exact at (computed from the clocks "
+                    "and attempts at read time)."
+                ),
                 "rows": inline_serializer(**_row, many=True),
                 "commitments": inline_serializer(**_commitment, many=True),
                 "weeks": inline_serializer(**_week, many=True),
@@ -371,7 +390,7 @@ class ComplianceViewSet(viewsets.ViewSet):
     def list(self, request):
         query = ComplianceQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        start, end = compliance_period(query.validated_data["start"], query.validated_data["end"])
+        start, end = query.validated_data["period"]
         group_by = query.validated_data["group_by"]
         now = timezone.now()
         rows = selectors.compliance(start=start, end=end, group_by=group_by)
@@ -381,9 +400,10 @@ class ComplianceViewSet(viewsets.ViewSet):
         weeks = selectors.weekly_trend(start=start, end=end)
         return Response(
             {
-                "start": query.validated_data["start"],
-                "end": query.validated_data["end"],
+                "start": start,
+                "end": end,
                 "group_by": group_by,
+                "as_of": now,
                 "rows": [{key: row[key] for key in ROW_FIELDS} for row in rows],
                 "commitments": [
                     {key: row[key] for key in COMMITMENT_FIELDS} for row in commitments

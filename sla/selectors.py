@@ -19,6 +19,7 @@ from django.db.models import (
 )
 from django.db.models.functions import TruncMonth, TruncWeek
 
+from core import days
 from leads.models import Lead, Product
 from sla import clock_rules
 from sla.models import SLAAgreement, SLAClock
@@ -141,10 +142,10 @@ def _label(group_by: str, row: dict) -> str:
 
 
 def weekly_trend(*, start: datetime, end: datetime) -> list[dict]:
-    """Hand-offs, met, breached and met rate per ISO week (UTC) of hand-off."""
+    """Hand-offs, met, breached and met rate per ISO week of hand-off (company days)."""
     rows = list(
         clocks_in(start, end)
-        .annotate(week=TruncWeek("handoff_at", tzinfo=UTC))
+        .annotate(week=TruncWeek("handoff_at", tzinfo=days.company_zone()))
         .values("week")
         .annotate(**_measures())
         .order_by("week")
@@ -206,7 +207,7 @@ def commitment_pace(*, start: datetime, end: datetime, now: datetime) -> list[di
             leads = leads.filter(persona_id=agreement.commitment_persona_id)
         delivered = {
             (row["product_id"], _as_date(row["month"])): row["n"]
-            for row in leads.annotate(month=TruncMonth(stage_field, tzinfo=UTC))
+            for row in leads.annotate(month=TruncMonth(stage_field, tzinfo=days.company_zone()))
             .values("product_id", "month")
             .annotate(n=Count("id"))
         }

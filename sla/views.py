@@ -4,7 +4,7 @@ and the manager's compliance view with its CSV export. Thin: forms validate, ser
 import csv
 import functools
 import hashlib
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -18,6 +18,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+from core import days
 from core.caching import cache_get_many, cache_set_many
 from core.errors import DomainError
 from core.replicas import replica_view
@@ -297,7 +298,7 @@ def calendar_edit(request, pk=None):
 
 def _compliance_query(request):
     form = CompliancePeriodForm(request.GET or None)
-    today = timezone.now().astimezone(UTC).date()
+    today = days.today()
     start, end, group_by = today - timedelta(weeks=12), today, "owner"
     if form.is_valid():
         start = form.cleaned_data["start"] or start

@@ -25,6 +25,7 @@ from leads.models import (
     SalesFeedback,
     StageTransition,
 )
+from leads.services.history import MAX_HISTORY_STEPS
 
 LEAD_FIELDS = [
     "id",
@@ -138,6 +139,57 @@ class TransitionInputSerializer(serializers.Serializer):
     to = serializers.ChoiceField(choices=list(STAGE_LABELS.items()))
     reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
     at = AwareDateTimeField(required=False, help_text="For back-fills; defaults to now.")
+
+
+class HistoryStepSerializer(serializers.Serializer):
+    """One step of a lead's history: a move, an assignment or a contact attempt."""
+
+    TYPES = ("transition", "assign", "attempt")
+    REQUIRED = {"transition": ("to",), "assign": ("owner",), "attempt": ("channel", "outcome")}
+
+    type = serializers.ChoiceField(choices=[(t, t) for t in TYPES])
+    at = AwareDateTimeField(help_text="When it happened; steps are in this order.")
+    to = serializers.ChoiceField(
+        choices=list(STAGE_LABELS.items()), required=False, help_text="transition: the stage."
+    )
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="assign: the new owner (null unassigns).",
+    )
+    channel = serializers.ChoiceField(choices=ContactAttempt.Channel.choices, required=False)
+    outcome = serializers.ChoiceField(choices=ContactAttempt.Outcome.choices, required=False)
+    actor = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="attempt: the user who made it (default: the lead's owner at that step).",
+    )
+    reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    def validate(self, data):
+        missing = {
+            name: [f"A {data['type']} step needs “{name}”."]
+            for name in self.REQUIRED[data["type"]]
+            if name not in data
+        }
+        if missing:
+            raise serializers.ValidationError(missing)
+        return data
+
+
+class HistoryInputSerializer(serializers.Serializer):
+    steps = serializers.ListField(
+        child=HistoryStepSerializer(), min_length=1, max_length=MAX_HISTORY_STEPS
+    )
+
+
+class HistoryResultSerializer(serializers.Serializer):
+    transitions = serializers.ListField(child=serializers.IntegerField())
+    attempts = serializers.ListField(child=serializers.IntegerField())
+    assignments = serializers.ListField(child=serializers.IntegerField())
+    lead = serializers.DictField(help_text="The lead after the history and its reactions.")
 
 
 class StageTransitionSerializer(serializers.ModelSerializer):

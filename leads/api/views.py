@@ -21,7 +21,15 @@ from core.errors import DomainError
 from leads import selectors, services
 from leads.api import serializers as s
 from leads.lifecycle import STAGE_LABELS
-from leads.models import Campaign, Lead, Product, RescoreRun
+from leads.models import (
+    Campaign,
+    ContactAttempt,
+    Event,
+    Lead,
+    Product,
+    RescoreRun,
+    StageTransition,
+)
 
 
 class ActionPermission(BasePermission):
@@ -30,7 +38,10 @@ class ActionPermission(BasePermission):
     message = "You do not have permission to perform this action."
 
     def has_permission(self, request, view):
-        needed = view.required_permissions.get(view.action)
+        # An action that both reads and writes (GET and POST `events/`) may name each method.
+        needed = view.required_permissions.get(f"{view.action}:{request.method.lower()}")
+        if needed is None:
+            needed = view.required_permissions.get(view.action)
         if needed is None:
             return view.action is None  # OPTIONS; unknown actions are refused
         return request.user.has_perms(needed)
@@ -99,7 +110,15 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         "bulk": ("leads.add_lead", "leads.change_lead"),
         "transition": ("leads.add_stagetransition",),
         "events": ("leads.add_event",),
+        "events:get": ("leads.view_lead",),
         "attempts": ("leads.add_contactattempt",),
+        "attempts:get": ("leads.view_lead",),
+        "transitions": ("leads.view_lead",),
+        "history": (
+            "leads.add_stagetransition",
+            "leads.add_contactattempt",
+            "leads.add_routingassignment",
+        ),
         "feedback": ("leads.add_salesfeedback",),
         "assign": ("leads.add_routingassignment",),
     }
@@ -182,14 +201,43 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         )
         return self._answer("transition", transition, s.StageTransitionSerializer, lead.pk)
 
+    def _timeline(self, rows, serializer):
+        """A page of one of the lead's histories, oldest first."""
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(serializer(page, many=True).data)
+
     @extend_schema(
+        responses={200: s.StageTransitionSerializer(many=True)},
+        summary="The lead's stage transitions, oldest first (paginated)",
+        description=(
+            "Every move, including those the product made itself: qualification by a "
+            "definition (`definition` set, no `actor`), the SLA hand-back after an exhausted "
+            "window, rescoring after a definition change."
+        ),
+    )
+    @action(detail=True, methods=["get"])
+    def transitions(self, request, pk=None):
+        lead = self.get_object()
+        rows = StageTransition.objects.filter(lead_id=lead.pk).order_by("at", "id")
+        return self._timeline(rows, s.StageTransitionSerializer)
+
+    @extend_schema(
+        methods=["GET"],
+        responses={200: s.EventSerializer(many=True)},
+        summary="The lead's engagement events, oldest first (paginated)",
+    )
+    @extend_schema(
+        methods=["POST"],
         request=s.EventInputSerializer,
         responses={201: _with_lead("event", s.EventSerializer)},
         summary="Record an engagement event (rescoring may qualify the lead)",
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["get", "post"])
     def events(self, request, pk=None):
         lead = self.get_object()
+        if request.method == "GET":
+            rows = Event.objects.filter(lead_id=lead.pk).order_by("occurred_at", "id")
+            return self._timeline(rows, s.EventSerializer)
         data = self._validated(s.EventInputSerializer, request)
         event = services.lead_event_record(
             lead=lead.pk,
@@ -202,12 +250,22 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return self._answer("event", event, s.EventSerializer, lead.pk)
 
     @extend_schema(
+        methods=["GET"],
+        responses={200: s.ContactAttemptSerializer(many=True)},
+        summary="The lead's contact attempts, oldest first (paginated)",
+    )
+    @extend_schema(
+        methods=["POST"],
         request=s.AttemptInputSerializer,
         responses={201: _with_lead("attempt", s.ContactAttemptSerializer)},
         summary="Log a contact attempt (the lead's owner, or a manager)",
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["get", "post"])
     def attempts(self, request, pk=None):
+        if request.method == "GET":
+            lead = self.get_object()
+            rows = ContactAttempt.objects.filter(lead_id=lead.pk).order_by("occurred_at", "id")
+            return self._timeline(rows, s.ContactAttemptSerializer)
         lead = self._owned_lead("log attempts on")
         data = self._validated(s.AttemptInputSerializer, request)
         attempt = services.contact_attempt_log(
@@ -257,6 +315,34 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             lead=lead.pk, owner=owner, actor=user, reason=data["reason"]
         )
         return self._answer("assignment", assignment, s.RoutingAssignmentSerializer, lead.pk)
+
+    @extend_schema(
+        request=s.HistoryInputSerializer,
+        responses={201: s.HistoryResultSerializer},
+        summary="Write a lead's history in one go (back-fills)",
+        description=(
+            "The ordered moves (`transition`), assignments (`assign`) and contact attempts "
+            "(`attempt`) of a lead, applied in one transaction: every step is checked as the "
+            "single endpoints check it, a refused step is a 400 naming it (`steps.<index>`) "
+            "and saves nothing. The SLA evaluates the lead's clocks once, from the whole "
+            "history, so the result is the one the same history lived in real time gives. "
+            "At most 500 steps, in the order they happened, none in the future."
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def history(self, request, pk=None):
+        lead = self.get_object()
+        if not selectors.sees_all_leads(request.user):
+            self.permission_denied(request, message="Histories are written by managers.")
+        data = self._validated(s.HistoryInputSerializer, request)
+        result = services.lead_history_apply(lead=lead.pk, steps=data["steps"], actor=request.user)
+        body = {
+            "transitions": result.transitions,
+            "attempts": result.attempts,
+            "assignments": result.assignments,
+            "lead": s.LeadSerializer(Lead.objects.get(pk=lead.pk)).data,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
 
     def _validated(self, serializer_class, request) -> dict:
         serializer = serializer_class(data=_object_body(request.data))

@@ -15,6 +15,7 @@ from leads.services.definitions import (
     rescore_run_execute,
 )
 from leads.services.engagement import REJECTION_STAGE, lead_event_record, sales_feedback_give
+from leads.services.history import MAX_HISTORY_STEPS, HistoryResult, lead_history_apply
 from leads.services.moves import MoveRequest, lead_transition, moves_apply
 from leads.services.qualify import leads_qualify, leads_score
 from leads.services.records import (
@@ -28,6 +29,9 @@ from leads.services.records import (
 
 __all__ = [
     "MAX_BULK_ROWS",
+    "MAX_HISTORY_STEPS",
+    "HistoryResult",
+    "lead_history_apply",
     "REJECTION_STAGE",
     "MoveRequest",
     "UpsertResult",

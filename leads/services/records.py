@@ -300,8 +300,13 @@ def lead_update(*, lead: Lead, data: dict, actor: User | None, now: datetime | N
 def lead_delete(*, lead: Lead, actor: User | None) -> None:
     """Delete a lead with its history (transitions, events, attempts, feedback)."""
     try:
-        with transaction.atomic():
+        with transaction.atomic(), events.batch():
+            created_at = (
+                Lead.objects.filter(pk=lead.pk).values_list("created_at", flat=True).first()
+            )
             Lead.objects.filter(pk=lead.pk).delete()
+            if created_at is not None:
+                events.publish(topics.DELETED, [{"lead": lead.pk, "created_at": created_at}])
     except ProtectedError as exc:
         raise DomainError(
             "This lead is referenced by records that must be kept; disqualify it instead."

@@ -15,7 +15,8 @@ from leads.models import Lead
 from leads.models import StageTransition as Transition
 from reporting import selectors
 from reporting.funnel import STAGES
-from reporting.models import Dimension, FunnelMode, FunnelSnapshot, RollupState
+from reporting.models import Dimension, DirtyDay, FunnelMode, FunnelSnapshot, RollupState
+from reporting.services import dirty
 
 logger = logging.getLogger(__name__)
 
@@ -114,8 +115,14 @@ def funnel_snapshots_roll_up(*, full: bool = False, now: dt.datetime | None = No
             open_day = selectors.local_day(state.last_started_at)
             cohort_days.add(open_day)
             flow_days.add(open_day)
+        # The marks committed before the days are recomputed: their writes are in the rows
+        # about to be written, so exactly these marks are cleared after. A mark made or
+        # renewed meanwhile (a new `marked_at`) stays for the next run.
+        marked = dict(DirtyDay.objects.values_list("day", "marked_at"))
+        cohort_days |= set(marked)
         _recompute(FunnelMode.COHORT, cohort_days, now=now)
         _recompute(FunnelMode.FLOW, flow_days, now=now)
+        dirty.marks_clear(marked)
         state.last_started_at = now
         state.last_finished_at = timezone.now()
         state.last_days_recomputed = len(cohort_days | flow_days)

@@ -298,6 +298,17 @@ def test_flow_enters_the_skipped_stages_when_a_recycled_lead_jumps_to_sql():
     assert after.counts == counts(mql=1, sql=1)
 
 
+@pytest.mark.parametrize("exit_stage", ["lost", "recycled"])
+def test_a_re_opened_exit_is_one_re_entry_into_the_stage_it_re_enters(exit_stage):
+    moves = [*GUS_MOVES[:3], move("gus", "opportunity", exit_stage, march(20))]
+    moves.append(move("gus", exit_stage, "opportunity", march(25)))
+
+    after = flow_funnel([gus], moves, march(21), march(31))[ALL]
+
+    assert after.counts == counts(opportunity=1)
+    assert after.velocity[SQL_OPPORTUNITY] == 9 * DAY  # from its SQL on 16 March
+
+
 def test_flow_enters_only_the_target_when_a_lead_moves_back():
     moves = [*GUS_MOVES[:3], move("gus", "opportunity", "sql", march(20))]
 

@@ -132,13 +132,47 @@ class TestClocks:
         bad = client.get("/api/v1/sla/clocks/?status=late")
         assert bad.status_code == 400 and "status" in bad.json()["errors"]
 
+    def test_clocks_filter_by_product_and_hand_off_period(
+        self, api_as, office_calendar, agreement, manager, rep, hand_off
+    ):
+        from tests.leads.factories import ProductFactory
+
+        january = hand_off(rep, ny(2026, 1, 9, 16))
+        february = hand_off(rep, ny(2026, 2, 9, 16), product=ProductFactory(name="Other"))
+        client = api_as(manager)
+
+        def leads(query: str) -> list[int]:
+            response = client.get(f"/api/v1/sla/clocks/?{query}")
+            assert response.status_code == 200, response.json()
+            return [row["lead"] for row in response.json()["results"]]
+
+        assert leads(f"product={january.product_id}") == [january.pk]
+        assert leads("handoff_after=2026-02-01T00:00:00Z") == [february.pk]
+        assert leads("handoff_before=2026-02-01T00:00:00Z") == [january.pk]
+        assert leads(f"agreement={agreement.pk}&status=pending") == [january.pk, february.pk]
+        bad = client.get("/api/v1/sla/clocks/?handoff_after=yesterday")
+        assert bad.status_code == 400 and "handoff_after" in bad.json()["errors"]
+
+    def test_a_rep_sees_the_clocks_of_the_leads_they_may_see_only(
+        self, api_as, office_calendar, agreement, rep, other_rep, outsider_rep, hand_off
+    ):
+        hand_off(rep, ny(2026, 1, 9, 16))
+        hand_off(other_rep, ny(2026, 1, 9, 16))
+        assert api_as(rep).get("/api/v1/sla/clocks/").json()["count"] == 2  # team-mates
+        outsider = api_as(outsider_rep)
+        assert outsider.get("/api/v1/sla/clocks/").json()["count"] == 0
+        clock = SLAClock.objects.filter(owner=rep).get()
+        assert outsider.get(f"/api/v1/sla/clocks/{clock.pk}/").status_code == 404
+
     def test_the_clock_list_has_a_fixed_query_count(
         self, api_as, office_calendar, agreement, rep, hand_off, django_assert_num_queries
     ):
         for hour in (10, 11, 12):
             hand_off(rep, ny(2026, 1, 6, hour))
         client = api_as(rep)
-        with django_assert_num_queries(3):  # the token and its user, the count, the page
+        # the token and its user, the viewer's role (which clocks they may see), the count,
+        # the page
+        with django_assert_num_queries(4):
             assert client.get("/api/v1/sla/clocks/").json()["count"] == 3
 
 

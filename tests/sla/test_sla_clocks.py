@@ -249,6 +249,40 @@ class TestLifecycle:
         clock.refresh_from_db()
         assert clock.status == "pending"
 
+    @pytest.mark.parametrize("sweep_first", [True, False])
+    def test_a_clock_closed_after_its_due_instant_untouched_is_breached_whatever_the_order(
+        self, setup, rep, hand_off, django_capture_on_commit_callbacks, sweep_first
+    ):
+        """Due Monday 13:00; the lead is disqualified on Tuesday with no attempt. Swept
+        before or after the exit (or never, as after a sweep outage), the clock is breached
+        at its due instant."""
+        lead = hand_off(rep, ny(2026, 1, 9, 16))
+        if sweep_first:
+            services.clocks_sweep(now=ny(2026, 1, 12, 14))
+        with django_capture_on_commit_callbacks(execute=True):
+            lead_transition(
+                lead=lead, to_stage="disqualified", reason="bad fit", at=ny(2026, 1, 13, 9)
+            )
+        services.clocks_sweep(now=ny(2026, 2, 1))
+        clock = SLAClock.objects.get(lead=lead)
+        assert (clock.status, clock.breached_at) == ("breached", ny(2026, 1, 12, 13))
+        assert clock.closed_at == ny(2026, 1, 13, 9)
+        assert SLARecord.objects.filter(clock=clock, kind="breach").count() == 1
+
+    def test_a_skip_through_sql_is_a_hand_off_with_its_clock(
+        self, setup, rep, django_capture_on_commit_callbacks
+    ):
+        lead = LeadFactory(owner=rep, created_at=ny(2026, 1, 5, 9))
+        with django_capture_on_commit_callbacks(execute=True):
+            lead_transition(lead=lead, to_stage="mql", at=ny(2026, 1, 6, 9))
+            lead_transition(
+                lead=lead, to_stage="recycled", reason="not ready", at=ny(2026, 1, 7, 9)
+            )
+            lead_transition(lead=lead, to_stage="opportunity", at=ny(2026, 1, 9, 16))
+        clock = SLAClock.objects.get(lead=lead)
+        assert clock.handoff_at == ny(2026, 1, 9, 16)
+        assert clock.first_touch_due_at == ny(2026, 1, 12, 13)
+
     def test_moving_to_opportunity_keeps_the_clock_and_the_window_end_does_not_recycle(
         self, setup, rep, hand_off, log_attempt, django_capture_on_commit_callbacks
     ):
