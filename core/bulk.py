@@ -94,20 +94,30 @@ def rows_insert(
     ):
         # Rows may share one JSON value (scoring explanations of a batch): encoded once.
         encoded: dict[int, str] = {}
+
+        def as_json(value, encoder):
+            if value is None:
+                return None
+            text = encoded.get(id(value))
+            if text is None:
+                text = encoded[id(value)] = json.dumps(value, cls=encoder)
+            return text
+
+        # What each column takes when a row leaves it out, worked out once per call: the
+        # loop below runs for every cell of up to a thousand rows.
+        missing = object()
+        plan = [
+            (name, factories.get(name), defaults.get(name), json_fields.get(name, missing))
+            for name in names
+        ]
         for row in rows:
             values = []
-            for name in names:
-                if name in row:
-                    value = row[name]
-                elif name in factories:
-                    value = factories[name]()
-                else:
-                    value = defaults[name]
-                if name in json_fields and value is not None:
-                    text = encoded.get(id(value))
-                    if text is None:
-                        text = encoded[id(value)] = json.dumps(value, cls=json_fields[name])
-                    value = text
+            for name, factory, default, encoder in plan:
+                value = row.get(name, missing)
+                if value is missing:
+                    value = factory() if factory is not None else default
+                if encoder is not missing:
+                    value = as_json(value, encoder)
                 values.append(value)
             copy.write_row(values)
     return [row[pk] for row in rows]
