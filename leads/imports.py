@@ -22,6 +22,7 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from accounts.models import User
+from core import csv as safe_csv
 from core import jobs
 from core.errors import DomainError
 from leads.models import LeadImport
@@ -290,11 +291,11 @@ def _messages(errors, mapping: dict[str, str], header: list[str]) -> str:
 
 
 def _report_lines(rejected: list[tuple[int, list[str], str]], delimiter: str) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
-    for number, cells, message in rejected:
-        writer.writerow([number, message, *cells])
-    return buffer.getvalue()
+    return safe_csv.text(
+        ([number, message, *cells] for number, cells, message in rejected),
+        delimiter=delimiter,
+        lineterminator="\n",
+    )
 
 
 def _process_batch(
@@ -398,7 +399,5 @@ def error_report_lines(lead_import: LeadImport) -> Iterator[str]:
     The messages come before the original cells so that a row with too many cells cannot
     push them out of their column.
     """
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(["row", "errors", *lead_import.header])
-    yield buffer.getvalue()
+    yield safe_csv.text([["row", "errors", *lead_import.header]], lineterminator="\n")
     yield lead_import.error_report

@@ -25,9 +25,36 @@ def leads_visible_to(user: User) -> QuerySet[Lead]:
     return leads.filter(scope)
 
 
+# Who may do what to a lead, for every face (API, pages, htmx actions). Rows: the user's
+# relation to the lead; columns: what they may do. A lead a user may not see is a 404.
+#
+#                          see   move  assign  attempts/feedback  history
+#   manager                 all   all   all     all                all
+#   marketing               all   all   all     —                  —
+#   rep, own lead           yes   yes   —       yes                —
+#   rep, team's unowned     yes   yes   —       —                  —
+#   rep, teammate's lead    yes   —     —       —                  —
+#   rep, other team's       404   404   404     404                404
+
+
 def can_log_sales_touches(user: User, lead: Lead) -> bool:
     """Attempts and feedback are logged by the lead's owner (or a manager)."""
     return lead.owner_id == user.pk or user.has_role(Role.MANAGER)
+
+
+def can_move(user: User, lead: Lead) -> bool:
+    """Marketing and managers move any lead; a rep moves their own leads and their team's
+    unowned ones, not a teammate's."""
+    if sees_all_leads(user):
+        return True
+    if lead.owner_id is not None:
+        return lead.owner_id == user.pk
+    return user.team_id is not None and lead.team_id == user.team_id
+
+
+def can_assign(user: User, lead: Lead | None = None) -> bool:
+    """Marketing and managers give leads to owners; reps do not reassign leads."""
+    return sees_all_leads(user)
 
 
 def definitions_list() -> QuerySet[QualificationDefinition]:

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Role
+from core import csv as safe_csv
 from core.errors import DomainError
 from core.replicas import read_alias, replica_view
 from leads import imports, scoring
@@ -36,7 +37,13 @@ from leads.forms import (
     TransitionForm,
 )
 from leads.models import Lead, LeadImport, QualificationDefinition, RescoreRun
-from leads.selectors import can_log_sales_touches, leads_visible_to, sees_all_leads
+from leads.selectors import (
+    can_assign,
+    can_log_sales_touches,
+    can_move,
+    leads_visible_to,
+    sees_all_leads,
+)
 
 LEADS_PER_PAGE = 50
 TIMELINE_LIMIT = 200  # per kind of entry; older entries are reachable through the API
@@ -71,10 +78,6 @@ EXPORT_COLUMNS = (
 
 
 # -- who may do what ----------------------------------------------------------------------------
-
-
-def can_assign(user) -> bool:
-    return sees_all_leads(user)
 
 
 def can_import(user) -> bool:
@@ -124,20 +127,6 @@ def index(request):
     return render(request, template, context)
 
 
-def _csv_safe(value):
-    # Spreadsheets run cells that start with these as formulas; a leading quote keeps it text.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    if hasattr(value, "isoformat"):
-        return value.astimezone(timezone.UTC).isoformat()
-    return "" if value is None else value
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @login_required
 @require_GET
 @replica_view
@@ -150,12 +139,12 @@ def export(request):
         .values_list(*(path for _name, path in EXPORT_COLUMNS))
         .iterator(chunk_size=EXPORT_CHUNK)
     )
-    writer = csv.writer(_Echo())
+    writer = safe_csv.line_writer()
 
     def lines():
         yield writer.writerow([name for name, _path in EXPORT_COLUMNS])
         for row in rows:
-            yield writer.writerow([_csv_safe(value) for value in row])
+            yield writer.writerow(row)
 
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
@@ -233,7 +222,7 @@ def score_explanations(lead: Lead) -> list[dict]:
 def _lead_context(request, lead: Lead, **bound_forms) -> dict:
     user = request.user
     forms = {
-        "transition_form": TransitionForm(lead=lead),
+        "transition_form": TransitionForm(lead=lead) if can_move(user, lead) else None,
         "attempt_form": AttemptForm(),
         "feedback_form": FeedbackForm(),
         "assign_form": AssignForm(lead=lead) if can_assign(user) else None,
@@ -249,6 +238,7 @@ def _lead_context(request, lead: Lead, **bound_forms) -> dict:
         "explanations": score_explanations(lead),
         "can_touch": touches,
         "can_assign": can_assign(user),
+        "can_move": can_move(user, lead),
         **forms,
     }
 
@@ -282,6 +272,8 @@ def _invalid(request, lead: Lead, **bound_forms):
 @require_POST
 def transition(request, pk):
     lead = _lead(request, pk)
+    if not can_move(request.user, lead):
+        raise PermissionDenied("Only the lead's owner, marketing or a manager moves it.")
     form = TransitionForm(request.POST, lead=lead)
     if form.is_valid():
         try:

@@ -4,7 +4,6 @@ weekly reviews. Thin: selectors read, services write, every table can be downloa
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from decimal import Decimal
 
@@ -14,7 +13,6 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, Sum
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from core import days
 from core.caching import cache_get_many, cache_set_many
+from core.csv import csv_response
 from core.errors import DomainError
 from core.periods import parse_period, period_inputs
 from core.replicas import replica_view
@@ -42,16 +41,6 @@ STAGE_LABELS = {
     "lost": "Lost",
 }
 GROUP_BY_LABELS = {value: label for value, label in Dimension.choices if value != "all"}
-
-
-def csv_response(filename: str, header: list[str], rows) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow(row)
-    return response
 
 
 def _wants_csv(request) -> bool:

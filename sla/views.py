@@ -1,7 +1,6 @@
 """SLA pages: the rep's queue, agreements (a readable document for both teams), calendars
 and the manager's compliance view with its CSV export. Thin: forms validate, services act."""
 
-import csv
 import functools
 import hashlib
 from datetime import timedelta
@@ -18,6 +17,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+from core import csv as safe_csv
 from core import days
 from core.caching import cache_get_many, cache_set_many
 from core.errors import DomainError
@@ -414,7 +414,7 @@ def compliance_csv(request):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     name = f"sla-{table}-{group_by if table == 'groups' else ''}-{start}-{end}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name.replace("--", "-")}"'
-    writer = csv.writer(response)
+    writer = safe_csv.writer(response)
     writer.writerow([group_by if key == "label" else key for key in header])
     for row in rows:
         writer.writerow([_cell(row.get(key)) for key in header])

@@ -3,12 +3,14 @@
 import logging
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from kombu import Connection
+from rest_framework.authtoken.views import ObtainAuthToken
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +41,17 @@ def healthz(request):
         logger.warning("healthz: broker check failed: %s", exc)
         checks["broker"] = f"error: {exc.__class__.__name__}"
     healthy = all(value == "ok" for value in checks.values())
+    # The cache is an optimisation: without it pages compute and throttling lets requests
+    # through, so a cache outage degrades the service without making it unavailable.
+    try:
+        cache.set("healthz", "ok", timeout=10)
+        checks["cache"] = "ok" if cache.get("healthz") == "ok" else "error: not stored"
+    except Exception as exc:  # noqa: BLE001
+        logger.warning("healthz: cache check failed: %s", exc)
+        checks["cache"] = f"error: {exc.__class__.__name__}"
+    status = "ok" if checks["cache"] == "ok" else "degraded"
     return JsonResponse(
-        {"status": "ok" if healthy else "unavailable", "checks": checks},
+        {"status": status if healthy else "unavailable", "checks": checks},
         status=200 if healthy else 503,
     )
 
@@ -79,3 +90,31 @@ def error_500(request):
     if _wants_json(request):
         return JsonResponse({"detail": "Server error.", "code": "server_error"}, status=500)
     return render(request, "500.html", status=500)
+
+
+def locked_out(request, response=None, credentials=None, *args, **kwargs):
+    """django-axes' answer to a locked-out sign-in: 429 with when to try again, as JSON
+    for the API and as a page for browsers."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    message = (
+        f"Too many failed sign-in attempts for this account from your address. Try again in "
+        f"{minutes} minutes, or ask an administrator to unlock it."
+    )
+    retry = {"Retry-After": str(int(settings.AXES_COOLOFF_TIME.total_seconds()))}
+    path = getattr(request, "path", "")
+    if path.startswith("/api/"):
+        return JsonResponse({"detail": message, "code": "locked_out"}, status=429, headers=retry)
+    page = render(request, "registration/locked_out.html", {"message": message}, status=429)
+    page["Retry-After"] = retry["Retry-After"]
+    return page
+
+
+class TokenView(ObtainAuthToken):
+    """`POST /api/v1/auth/token/`, with password guessing locked out like the login page.
+
+    The serializer authenticates with the Django request, not DRF's, so that django-axes
+    records the lockout where its middleware finds it and answers 429.
+    """
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "request": self.request._request}

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -332,7 +333,7 @@ def login(page):
 
 # What a strict Content-Security-Policy allows: script files from the site, nothing inline,
 # no eval (so no inline <script>, no on*= handlers, no javascript: URLs, no hx-on).
-STRICT_CSP = "script-src 'self'; object-src 'none'; base-uri 'none'"
+STRICT_CSP = settings.CONTENT_SECURITY_POLICY  # the policy the app sends with every page
 
 
 @pytest.fixture

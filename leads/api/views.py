@@ -191,6 +191,10 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @action(detail=True, methods=["post"])
     def transition(self, request, pk=None):
         lead = self.get_object()
+        if not selectors.can_move(request.user, lead):
+            self.permission_denied(
+                request, message="Only the lead's owner, marketing or a manager moves it."
+            )
         data = self._validated(s.TransitionInputSerializer, request)
         transition = services.lead_transition(
             lead=lead.pk,
@@ -302,15 +306,11 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
         lead = self.get_object()
+        if not selectors.can_assign(request.user, lead):
+            self.permission_denied(request, message="Only marketing and managers assign leads.")
         data = self._validated(s.AssignInputSerializer, request)
         owner = data["owner"]
         user = request.user
-        if (
-            owner is not None
-            and not selectors.sees_all_leads(user)
-            and (user.team_id is None or owner.team_id != user.team_id)
-        ):
-            raise DomainError("You can assign leads to your own team only.", field="owner")
         assignment = services.lead_assign(
             lead=lead.pk, owner=owner, actor=user, reason=data["reason"]
         )

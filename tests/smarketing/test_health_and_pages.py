@@ -14,7 +14,36 @@ pytestmark = pytest.mark.django_db
 def test_healthz_reports_database_and_broker(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "broker": "ok"}}
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "broker": "ok", "cache": "ok"},
+    }
+
+
+CACHE_DOWN = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
+}
+
+
+def test_with_the_cache_down_healthz_says_degraded_and_the_api_still_answers(
+    client, settings, api_as, marketer
+):
+    settings.CACHES = CACHE_DOWN
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded" and body["checks"]["cache"].startswith("error")
+    # Throttling reads the cache on every API call: it lets the call through instead.
+    api = api_as(marketer)
+    assert api.get("/api/v1/leads/").status_code == 200
+    created = api.post("/api/v1/leads/", {"email": "cache-down@example.com"}, format="json")
+    assert created.status_code == 201, created.json()
+    client.force_login(marketer)
+    assert client.get("/").status_code == 200  # the dashboard computes instead of caching
 
 
 def test_healthz_is_503_when_the_broker_is_down(client, settings):
