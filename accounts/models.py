@@ -11,12 +11,16 @@ def validate_time_zone(value: str) -> None:
 
 
 class Role(models.TextChoices):
-    """The four role groups; each is a Django group with real permissions (accounts.roles)."""
+    """The role groups; each is a Django group with real permissions (accounts.roles).
+
+    Integrations is given to a person in addition to their team role (a manager or an
+    operator, never only the superuser): it manages webhook subscriptions and API tokens."""
 
     MARKETING = "Marketing"
     SALES = "Sales"
     MANAGER = "Manager"
     ADMIN = "Admin"
+    INTEGRATIONS = "Integrations"
 
 
 class Team(models.Model):

@@ -425,8 +425,9 @@ _JOB = None  # (now, seed, reference) of the running `generate`, inherited by it
 def _chunk(chunk: tuple[int, int]) -> dict:
     """Simulate and write one chunk: the leads' first rows, their moves through the moves
     service (which hands them off), their attempts through the attempts service, and the
-    rest as history; after commit the SLA app starts and evaluates their clocks."""
-    from core import events
+    rest as history; then the SLA app starts and evaluates their clocks, as the worker does
+    for a batch this large (the chunk's outbox rows are drained here)."""
+    from core import events, outbox
     from core.bulk import ids_reserve, rows_insert
     from leads.models import Event, Lead, RoutingAssignment, SalesFeedback
     from leads.services.attempts import attempts_record
@@ -453,6 +454,7 @@ def _chunk(chunk: tuple[int, int]) -> dict:
         rows_insert(RoutingAssignment, out.assignments, now=now)
         rows_insert(SalesFeedback, out.feedback, now=now)
         attempts_record(out.attempts, now=now)
+    outbox.drain(seconds=3600)
     return {
         "lead": size,
         "stagetransition": len(plan.transitions),

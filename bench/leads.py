@@ -215,6 +215,14 @@ def _bench_upsert(scale: str, people: dict) -> dict:
     total = calls * ROWS_PER_CALL
     rate = total / elapsed
 
+    # A bulk call hands its reactions (SLA clocks, webhook deliveries, notifications) to the
+    # worker; one worker pass drains them here, measured apart.
+    from core import outbox
+
+    began = time.perf_counter()
+    outbox.drain(seconds=600)
+    drain_seconds = time.perf_counter() - began
+
     # Idempotence check: the same payload again updates, creates nothing.
     began = time.perf_counter()
     again = client.post("/api/v1/leads/bulk/", data=bodies[0], content_type="application/json")
@@ -240,7 +248,9 @@ def _bench_upsert(scale: str, people: dict) -> dict:
             f"{own_queries} queries per 1,000-lead call in the leads code (independent of the "
             f"row count) plus {after_commit} in other apps' receivers after commit (webhooks, "
             "SLA clocks); "
-            f"re-sending a call (1,000 updates) took {update_seconds:.2f} s."
+            f"re-sending a call (1,000 updates) took {update_seconds:.2f} s; the calls' "
+            f"reactions, handed to the worker, drained in {drain_seconds:.2f} s in one "
+            "process."
         ),
     }
 

@@ -10,9 +10,10 @@ Two ways to subscribe:
 - durable (the default): `publish` writes an outbox row per subscribed handler in the
   publisher's own transaction (`core.models.OutboxMessage`), so the reaction exists exactly
   when the change does. After commit the publishing process tries it at once (`inline`,
-  the default, for reactions people expect to see straight away); a worker drains what is
-  left or failed (`core.outbox`), retrying with back-off. A crash, a killed worker or a
-  broker outage delays a reaction, never loses or doubles it.
+  the default, for reactions people expect to see straight away) unless the change carries
+  more than `EVENTS_INLINE_MAX` events (a bulk upsert: the worker takes them at once); a
+  worker drains what is left or failed (`core.outbox`), retrying with back-off. A crash, a
+  killed worker or a broker outage delays a reaction, never loses or doubles it.
 - `in_transaction=True`: the handler runs inside the publisher's transaction, before it
   commits, for reactions that are cheap and must be visible in the same commit (a report
   marking a day dirty). A failure there fails the change itself.
@@ -102,6 +103,14 @@ def batch() -> Iterator[None]:
         _flush(pending.events)
 
 
+def inline_limit() -> int:
+    """How many events a change may carry and still have its reactions tried in the
+    publishing process (`EVENTS_INLINE_MAX`, default 100)."""
+    from django.conf import settings
+
+    return int(getattr(settings, "EVENTS_INLINE_MAX", 100))
+
+
 def _json(payloads: Iterable[dict]) -> list[dict]:
     """The payloads as plain JSON values (datetimes as ISO 8601, decimals as strings)."""
     return json.loads(json.dumps(list(payloads), cls=EventEncoder))
@@ -173,6 +182,10 @@ def _flush(published: list[tuple[str, datetime, list[dict]]]) -> None:
     with transaction.atomic():
         rows_insert(OutboxMessage, rows, now=now)
     inline = [row["id"] for row in rows if subscription(row["handler"]).inline]
+    # A large batch (a bulk upsert, a CSV chunk) does not wait for its reactions: the
+    # worker drains them straight away, and the request answers sooner.
+    if sum(len(row["payloads"]) for row in rows) > inline_limit():
+        inline = []
     later = len(inline) < len(rows)
 
     def after_commit() -> None:

@@ -5,17 +5,13 @@ name (or `non_field_errors`) to its messages and is present for validation error
 Domain errors raised by services (`core.errors.DomainError`) become 400s here, in one place.
 """
 
-import logging
-
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, pagination, throttling
+from rest_framework import exceptions, pagination
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.errors import DomainError
-
-logger = logging.getLogger(__name__)
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -68,23 +64,3 @@ def exception_handler(exc, context):
         body = {"detail": str(detail), "code": code}
     response.data = body
     return response
-
-
-class _FailOpen:
-    """Throttling counts requests in the cache; with the cache down, a request is let
-    through (and the failure logged) rather than every authenticated call failing."""
-
-    def allow_request(self, request, view):
-        try:
-            return super().allow_request(request, view)
-        except Exception:  # noqa: BLE001 - any cache failure: do not throttle
-            logger.warning("Throttle cache unreachable; request allowed.", exc_info=True)
-            return True
-
-
-class UserRateThrottle(_FailOpen, throttling.UserRateThrottle):
-    pass
-
-
-class AnonRateThrottle(_FailOpen, throttling.AnonRateThrottle):
-    pass

@@ -174,8 +174,8 @@ class InterviewViewSet(
     """Interviews across personas (filter with `persona`); record new ones under a persona."""
 
     serializer_class = InterviewSerializer
-    permission_classes = [permissions.ModelPermissionsOrRead]
-    queryset = Interview.objects.select_related("interviewer")
+    permission_classes = [permissions.InterviewPermissions]
+    queryset = Interview.objects.select_related("interviewer", "persona")
     filterset_fields = ["persona"]
 
     def perform_update(self, serializer):

@@ -29,3 +29,24 @@ class ModelPermissionsOrRead(permissions.DjangoModelPermissions):
         "OPTIONS": [],
         "HEAD": [],
     }
+
+
+def can_change_interview(user, interview) -> bool:
+    """An interview is changed or deleted by who recorded it, the persona's contributors
+    (whatever their team) or a manager; the others read it."""
+    from accounts.models import Role
+
+    if not user.is_authenticated:
+        return False
+    if interview.interviewer_id == user.pk or user.has_role(Role.MANAGER) or user.is_superuser:
+        return True
+    return interview.persona.contributors.filter(pk=user.pk).exists()
+
+
+class InterviewPermissions(ModelPermissionsOrRead):
+    """Model permissions for the kind of write, `can_change_interview` for the object."""
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return can_change_interview(request.user, obj)

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from accounts.models import Team
 from core import days
 from core.errors import DomainError
+from core.filters import InstantFilter
 from core.periods import parse_period
 from core.replicas import replica_view
 from leads.selectors import leads_visible_to
@@ -231,10 +232,10 @@ class SLAClockSerializer(serializers.ModelSerializer):
 class SLAClockFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=SLAClock.Status.choices)
     open = django_filters.BooleanFilter(field_name="closed_at", lookup_expr="isnull")
-    due_before = django_filters.IsoDateTimeFilter(field_name="first_touch_due_at", lookup_expr="lt")
+    due_before = InstantFilter(field_name="first_touch_due_at", lookup_expr="lt")
     product = django_filters.NumberFilter(field_name="lead__product_id")
-    handoff_after = django_filters.IsoDateTimeFilter(field_name="handoff_at", lookup_expr="gte")
-    handoff_before = django_filters.IsoDateTimeFilter(field_name="handoff_at", lookup_expr="lt")
+    handoff_after = InstantFilter(field_name="handoff_at", lookup_expr="gte")
+    handoff_before = InstantFilter(field_name="handoff_at", lookup_expr="lt")
 
     class Meta:
         model = SLAClock

@@ -302,8 +302,8 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_THROTTLE_CLASSES": [
-        "core.rest.UserRateThrottle",
-        "core.rest.AnonRateThrottle",
+        "core.throttles.UserRateThrottle",
+        "core.throttles.AnonRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "user": os.environ.get("API_USER_RATE", "6000/min"),

@@ -10,6 +10,8 @@ from smarketing.api import router
 urlpatterns = [
     path("", dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico on pages that do not name their icon (admin, API docs).
+    path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/", include("accounts.urls")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

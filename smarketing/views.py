@@ -6,7 +6,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from kombu import Connection
@@ -118,3 +119,8 @@ class TokenView(ObtainAuthToken):
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "request": self.request._request}
+
+
+def favicon(request):
+    """The icon's static URL, resolved per request (hashed names exist after collectstatic)."""
+    return redirect(static("img/favicon.svg"), permanent=True)

@@ -22,3 +22,14 @@ class WebhooksConfig(AppConfig):
         register_permissions(
             Role.MANAGER, "webhooks.view_webhooksubscription", "webhooks.view_webhookdelivery"
         )
+        register_permissions(
+            Role.INTEGRATIONS,
+            "webhooks.view_webhooksubscription",
+            "webhooks.add_webhooksubscription",
+            "webhooks.change_webhooksubscription",
+            "webhooks.delete_webhooksubscription",
+            "webhooks.view_webhookdelivery",
+            "authtoken.view_token",
+            "authtoken.add_token",
+            "authtoken.delete_token",
+        )

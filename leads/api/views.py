@@ -18,6 +18,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from core.errors import DomainError
+from core.filters import InstantFilter
 from leads import selectors, services
 from leads.api import serializers as s
 from leads.lifecycle import STAGE_LABELS
@@ -72,8 +73,8 @@ class LeadFilter(django_filters.FilterSet):
     campaign = django_filters.NumberFilter(field_name="campaign_id")
     product = django_filters.NumberFilter(field_name="product_id")
     persona = django_filters.NumberFilter(field_name="persona_id")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = InstantFilter(field_name="created_at", lookup_expr="gte")
+    created_before = InstantFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Lead

@@ -46,6 +46,46 @@ def _agreement_validate(agreement: SLAAgreement) -> None:
         ) from exc
 
 
+def _same_level_overlap(mine: set[int], theirs: set[int]) -> bool:
+    """Both cover everything (empty), or both name some of the same items."""
+    if not mine and not theirs:
+        return True
+    return bool(mine & theirs)
+
+
+def _conflict_check(agreement: SLAAgreement, products, personas) -> None:
+    """Refuse a second active agreement for the same products and personas at the same
+    level over overlapping dates: every hand-off would have two contracts and every report
+    two commitments. (A product-specific agreement beside a general one is fine: the most
+    specific covers the lead.)"""
+    if agreement.status != SLAAgreement.Status.ACTIVE:
+        return
+    # One writer at a time decides, so two concurrent saves cannot both pass.
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('sla-agreement-coverage'))")
+    mine_products = {getattr(p, "pk", p) for p in products}
+    mine_personas = {getattr(p, "pk", p) for p in personas}
+    others = (
+        SLAAgreement.objects.filter(status=SLAAgreement.Status.ACTIVE, superseded_at__isnull=True)
+        .exclude(family=agreement.family)
+        .prefetch_related("products", "personas")
+    )
+    for other in others:
+        if agreement.effective_until and other.effective_from > agreement.effective_until:
+            continue
+        if other.effective_until and agreement.effective_from > other.effective_until:
+            continue
+        if _same_level_overlap(
+            mine_products, {p.pk for p in other.products.all()}
+        ) and _same_level_overlap(mine_personas, {p.pk for p in other.personas.all()}):
+            raise DomainError(
+                f"“{other.name}” already covers these products and personas on these dates. "
+                "End it first (effective until), or narrow this agreement's products or "
+                "personas.",
+                field="products",
+            )
+
+
 def agreement_create(
     *, data: dict, products=(), personas=(), actor: User | None = None
 ) -> SLAAgreement:
@@ -53,6 +93,7 @@ def agreement_create(
     agreement = SLAAgreement(created_by=actor, **values)
     _agreement_validate(agreement)
     with transaction.atomic():
+        _conflict_check(agreement, products, personas)
         agreement.save()
         agreement.products.set(products)
         agreement.personas.set(personas)
@@ -94,6 +135,7 @@ def agreement_update(
             _agreement_validate(locked)
             locked.save()
             current = locked
+        _conflict_check(current, products, personas)
         current.products.set(products)
         current.personas.set(personas)
     return current

@@ -89,3 +89,18 @@ def test_persona_list_query_count_is_pinned(api_as, rep, django_assert_num_queri
     with django_assert_num_queries(5):
         response = client.get("/api/v1/personas/")
     assert response.json()["count"] == 5
+
+
+def test_an_interview_is_changed_by_its_interviewer_a_contributor_or_a_manager(
+    api_as, rep, other_rep, marketer, manager
+):
+    persona = PersonaFactory()
+    persona.contributors.add(marketer)
+    interview = InterviewFactory(persona=persona, interviewer=rep)
+    url = f"/api/v1/interviews/{interview.pk}/"
+    assert api_as(other_rep).patch(url, {"notes": "mine now"}, format="json").status_code == 403
+    assert api_as(other_rep).delete(url).status_code == 403
+    assert api_as(other_rep).get(url).status_code == 200  # everyone reads
+    for user in (rep, marketer, manager):
+        response = api_as(user).patch(url, {"notes": f"by {user}"}, format="json")
+        assert response.status_code == 200, (user, response.json())

@@ -206,3 +206,28 @@ class TestCompliance:
     def test_a_bad_compliance_query_is_a_400(self, api_as, manager, query):
         response = api_as(manager).get(f"/api/v1/sla/compliance/?{query}")
         assert response.status_code == 400
+
+
+class TestAgreementCoverage:
+    BASE = {"name": "SLA", "effective_from": "2026-01-01"}
+
+    def test_a_second_agreement_for_the_same_leads_and_dates_is_refused(self, api_as, manager):
+        client = api_as(manager)
+        assert client.post("/api/v1/sla/agreements/", self.BASE, format="json").status_code == 201
+        twin = client.post("/api/v1/sla/agreements/", {**self.BASE, "name": "Twin"}, format="json")
+        assert twin.status_code == 400
+        assert "already covers" in twin.json()["errors"]["products"][0]
+        assert SLAAgreement.objects.count() == 1
+
+    def test_a_specific_agreement_beside_a_general_one_and_a_later_one_are_fine(
+        self, api_as, manager, product
+    ):
+        client = api_as(manager)
+        ended = {**self.BASE, "effective_until": "2026-06-30"}
+        assert client.post("/api/v1/sla/agreements/", ended, format="json").status_code == 201
+        specific = {**self.BASE, "name": "Analytics", "products": [product.pk]}
+        assert client.post("/api/v1/sla/agreements/", specific, format="json").status_code == 201
+        later = {**self.BASE, "name": "H2", "effective_from": "2026-07-01"}
+        assert client.post("/api/v1/sla/agreements/", later, format="json").status_code == 201
+        draft = {**self.BASE, "name": "Draft", "status": "draft"}
+        assert client.post("/api/v1/sla/agreements/", draft, format="json").status_code == 201
