@@ -47,12 +47,30 @@ def _wants_csv(request) -> bool:
     return request.GET.get("format") == "csv"
 
 
-def _period(request):
-    """The period asked for, or the month to date; a bad one falls back with a message."""
+def _quarter_start(day: dt.date) -> dt.date:
+    return day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+
+
+def _period(request, *, default_first: dt.date | None = None):
+    """The period asked for, or from `default_first` (the month's first day) to today; a bad
+    one falls back to that with a message."""
     try:
-        return parse_period(request.GET.get("start"), request.GET.get("end")), None
+        period = parse_period(
+            request.GET.get("start"), request.GET.get("end"), default_first=default_first
+        )
+        return period, None
     except DomainError as exc:
-        return parse_period(None, None), exc.message
+        return parse_period(None, None, default_first=default_first), exc.message
+
+
+def period_choices(today: dt.date) -> list[dict]:
+    """The quick choices above every period form: whole days, the last one today."""
+    return [
+        {"label": "This month", "start": today.replace(day=1), "end": today},
+        {"label": "Last 30 days", "start": today - dt.timedelta(days=29), "end": today},
+        {"label": "This quarter", "start": _quarter_start(today), "end": today},
+        {"label": "This year", "start": today.replace(month=1, day=1), "end": today},
+    ]
 
 
 def _duration_text(value: dt.timedelta | None) -> str:
@@ -118,7 +136,9 @@ def dashboard_context(request) -> dict:
     the cache for `DASHBOARD_CACHE_SECONDS` (the page says as of when): under many readers
     the dashboard costs a cache read, not the report queries. 0 turns the cache off.
     """
-    (start, end), period_error = _period(request)
+    # The dashboard opens on the quarter to date: a month's first days hold little data.
+    today = days.today()
+    (start, end), period_error = _period(request, default_first=_quarter_start(today))
     seconds = settings.DASHBOARD_CACHE_SECONDS
     key = f"reporting:dashboard:v2:{start.isoformat()}:{end.isoformat()}"
     data = cache_get_many([key]).get(key) if seconds else None
@@ -126,7 +146,13 @@ def dashboard_context(request) -> dict:
         data = _dashboard_data(start, end)
         if seconds:
             cache_set_many({key: data}, seconds)
-    return {**data, "period_error": period_error, "cache_seconds": seconds}
+    return {
+        **data,
+        "period_error": period_error,
+        "cache_seconds": seconds,
+        "period_choices": period_choices(today),
+        "period_fallback": "the quarter to date",
+    }
 
 
 def _dashboard_data(start: dt.datetime, end: dt.datetime) -> dict:
@@ -286,6 +312,7 @@ def index(request):
         "reporting/index.html",
         {
             "period_start": first,
+            "period_choices": period_choices(days.today()),
             "period_end": last,
             "period_error": period_error,
             "mode": mode,
@@ -369,6 +396,7 @@ def funnel_leads(request):
             "group_label": group_label,
             "group_by_label": GROUP_BY_LABELS.get(group_by, ""),
             "period_start": first,
+            "period_choices": period_choices(days.today()),
             "period_end": last,
             "period_error": period_error,
             "query": request.GET.urlencode(),
@@ -441,6 +469,7 @@ def lead_quality(request):
             "group_by_label": QUALITY_GROUPS[group_by],
             "group_by_choices": QUALITY_GROUPS.items(),
             "period_start": first,
+            "period_choices": period_choices(days.today()),
             "period_end": last,
             "period_error": period_error,
             "chart": {
