@@ -15,6 +15,7 @@ from core.models import OutboxMessage
 from leads.models import Lead, RoutingRule
 from leads.services import lead_transition, leads_upsert
 from sla.models import SLAClock
+from tests.conftest import worker_idle
 from tests.leads.factories import LeadFactory
 from tests.leads.helpers import MQL_RULES, active_definition
 from tests.sla.factories import BusinessCalendarFactory, SLAAgreementFactory
@@ -58,7 +59,9 @@ def test_a_clock_start_that_fails_once_is_retried_and_leaves_exactly_one_clock(
         return real(handoffs)
 
     # Only this process is patched: the try right after the commit fails, the worker's
-    # retry (asked for after the first back-off) runs the real code.
+    # retry (asked for after the first back-off) runs the real code. Drains that earlier
+    # tests queued go first, so that no worker claims the row before that try.
+    worker_idle()
     monkeypatch.setattr(clocks, "_clocks_create", fails_once)
     lead = LeadFactory(owner=rep)
     lead_transition(lead=lead, to_stage="sql", reason="demo request")
