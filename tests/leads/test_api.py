@@ -549,3 +549,39 @@ class TestDefinitions:
             format="json",
         )
         assert response.status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_batches_sharing_a_new_external_id_both_succeed_row_by_row(marketer):
+    """Both batches create `shared-1`: one creates it, the other (waiting on its lock)
+    updates it; no row of either batch is refused and there is one lead."""
+    token = Token.objects.create(user=marketer).key
+    barrier = threading.Barrier(2)
+    answers = []
+
+    def upsert(prefix: str) -> None:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        rows = [
+            {"external_id": "shared-1", "email": "shared@example.com", "company": prefix},
+            *(
+                {"external_id": f"{prefix}-{n}", "email": f"{prefix}{n}@example.com"}
+                for n in range(50)
+            ),
+        ]
+        try:
+            barrier.wait()
+            response = client.post("/api/v1/leads/bulk/", rows, format="json")
+            answers.append((response.status_code, response.json()))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=upsert, args=(prefix,)) for prefix in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [code for code, _ in answers] == [200, 200], answers
+    assert sorted((body["created"], body["updated"]) for _, body in answers) == [(50, 1), (51, 0)]
+    assert Lead.objects.filter(external_id="shared-1").count() == 1
+    assert Lead.objects.count() == 101
