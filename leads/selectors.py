@@ -63,3 +63,23 @@ def definitions_list() -> QuerySet[QualificationDefinition]:
 
 def rescore_run_latest(definition: QualificationDefinition) -> RescoreRun | None:
     return definition.rescore_runs.order_by("-created_at", "-id").first()
+
+
+# The filters of `GET leads/` that reports take too (funnel, compliance): name → Lead column.
+REPORT_FILTERS = {
+    "source": "source",
+    "campaign": "campaign_id",
+    "product": "product_id",
+    "persona": "persona_id",
+    "owner": "owner_id",
+    "team": "team_id",
+}
+
+
+def report_filter_values(data: dict) -> dict[str, object]:
+    """The Lead columns and values of the report filters present in `data`."""
+    return {
+        column: data[name]
+        for name, column in REPORT_FILTERS.items()
+        if data.get(name) not in (None, "")
+    }

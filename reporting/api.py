@@ -6,6 +6,7 @@ from rest_framework.response import Response
 
 from core.periods import parse_period
 from core.replicas import replica_view
+from leads.selectors import report_filter_values
 from reporting import funnel, selectors
 from reporting.funnel import FORWARD_PAIRS, STAGES
 from reporting.models import Dimension, FunnelMode
@@ -24,6 +25,14 @@ class FunnelQuerySerializer(serializers.Serializer):
     group_by = serializers.ChoiceField(
         choices=selectors.GROUP_BY_CHOICES, required=False, allow_blank=True
     )
+    source = serializers.CharField(
+        required=False, allow_blank=True, max_length=40, help_text="As in `GET leads/`."
+    )
+    campaign = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    product = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    persona = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    owner = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    team = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
 
 class FunnelPairSerializer(serializers.Serializer):
@@ -120,7 +129,13 @@ class FunnelReportViewSet(viewsets.ViewSet):
         data = query.validated_data
         start, end = parse_period(data.get("start"), data.get("end"))
         group_by = data.get("group_by") or Dimension.ALL
-        report = selectors.funnel_report(start=start, end=end, mode=data["mode"], group_by=group_by)
+        report = selectors.funnel_report(
+            start=start,
+            end=end,
+            mode=data["mode"],
+            group_by=group_by,
+            filters=report_filter_values(data),
+        )
         groups = report.groups()
         labels = selectors.group_labels(group_by, [key for key, _ in groups])
         plan = selectors.current_revenue_plan(today=selectors.local_day(end))

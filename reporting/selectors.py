@@ -124,11 +124,24 @@ class _Tally:
     won_revenue: Decimal = Decimal(0)
 
 
+def _lead_where(filters: dict | None, alias: str = "l") -> tuple[str, list]:
+    """`AND alias.column = %s …` for the report filters (leads.selectors.REPORT_FILTERS)."""
+    if not filters:
+        return "", []
+    sql = "".join(f" AND {alias}.{column} = %s" for column in filters)
+    return sql, list(filters.values())
+
+
 def _cohort_counts(
-    start: dt.datetime, end: dt.datetime, dimension: str, *, days: Iterable[dt.date] | None = None
+    start: dt.datetime,
+    end: dt.datetime,
+    dimension: str,
+    *,
+    days: Iterable[dt.date] | None = None,
+    filters: dict | None = None,
 ) -> dict[tuple, _Tally]:
     """Cohort counts keyed by ``(group,)`` or, with ``days``, by ``(day, group)``."""
-    queryset = Lead.objects.filter(created_at__gte=start, created_at__lt=end)
+    queryset = Lead.objects.filter(created_at__gte=start, created_at__lt=end, **(filters or {}))
     keys: list[str] = []
     if days is not None:
         queryset = queryset.annotate(day=TruncDate("created_at", tzinfo=company_zone())).filter(
@@ -234,17 +247,18 @@ def _group_column(dimension: str) -> str:
     return "l." + Lead._meta.get_field(GROUP_FIELDS[dimension].removesuffix("_id")).column
 
 
-def _cohort_samples_sql(start, end, dimension) -> tuple[str, list]:
+def _cohort_samples_sql(start, end, dimension, filters=None) -> tuple[str, list]:
     parts, params = [], []
     group = _group_column(dimension)
+    where, where_params = _lead_where(filters)
     for index, (a, b) in enumerate(FORWARD_PAIRS):
         a_col, b_col = STAGE_TIME_FIELDS[a], STAGE_TIME_FIELDS[b]
         parts.append(
             f"SELECT {group} AS grp, {index} AS pair, l.{a_col} AS a_at, l.{b_col} AS b_at "
             f"FROM leads_lead l WHERE l.created_at >= %s AND l.created_at < %s "
-            f"AND l.{b_col} IS NOT NULL"
+            f"AND l.{b_col} IS NOT NULL{where}"
         )
-        params += [start, end]
+        params += [start, end, *where_params]
     return " UNION ALL ".join(parts), params
 
 
@@ -262,7 +276,7 @@ def _entry_map() -> list[tuple[str, str, str]]:
 ENTRY_MAP = _entry_map()
 
 
-def _flow_entries_sql(start, end, dimension) -> tuple[str, list]:
+def _flow_entries_sql(start, end, dimension, filters=None) -> tuple[str, list]:
     """Per lead and stage entered in the period: the first entry in the period, the lead's
     latest entry into the stage before it in the funnel at or before that moment (anywhere
     in its history; ``a_at``), its group and amount (funnel.flow_funnel).
@@ -281,13 +295,14 @@ def _flow_entries_sql(start, end, dimension) -> tuple[str, list]:
     )
     reads = " ".join(f"WHEN %s THEN f.latest_{index}" for index in range(len(earlier)))
     values = ", ".join(["(%s, %s, %s)"] * len(ENTRY_MAP))
+    where, where_params = _lead_where(filters)
     sql = (
         f"WITH counted AS MATERIALIZED ("
         f"  SELECT lead_id FROM leads_stagetransition WHERE at >= %s AND at < %s"
         f"  UNION SELECT id FROM leads_lead WHERE created_at >= %s AND created_at < %s"
         f"), people AS MATERIALIZED ("
         f"  SELECT l.id, l.created_at, {group} AS grp, l.amount"
-        f"  FROM counted c JOIN leads_lead l ON l.id = c.lead_id"
+        f"  FROM counted c JOIN leads_lead l ON l.id = c.lead_id WHERE TRUE{where}"
         f"), moves AS MATERIALIZED ("
         # Each counted lead's own transitions through the (lead, at) index, with the lead's
         # group and amount; OFFSET 0 keeps the planner from hashing every transition.
@@ -314,7 +329,7 @@ def _flow_entries_sql(start, end, dimension) -> tuple[str, list]:
         f"  ORDER BY e.lead_id, e.stage, e.at"
         f") f"
     )
-    params: list = [start, end, start, end, end]
+    params: list = [start, end, start, end, *where_params, end]
     params += [value for row in ENTRY_MAP for value in row]
     params += [funnel.LEAD, end]
     # In the order the placeholders appear in the text below the CTEs.
@@ -328,11 +343,11 @@ def _flow_entries_sql(start, end, dimension) -> tuple[str, list]:
 REPORT_WORK_MEM = "128MB"
 
 
-def _flow_report(start, end, dimension) -> tuple[dict, dict]:
+def _flow_report(start, end, dimension, filters=None) -> tuple[dict, dict]:
     """Flow counts, won revenue and velocity in one query over `_flow_entries_sql`: the
     distinct leads entering each stage are the rows per stage; velocity of ``(a, b)`` is the
     median over the rows of ``b``."""
-    entries, params = _flow_entries_sql(start, end, dimension)
+    entries, params = _flow_entries_sql(start, end, dimension, filters)
     grouped = dimension != Dimension.ALL
     grouping = "GROUPING SETS ((grp, stage), (stage))" if grouped else "stage"
     select_group = "grp, GROUPING(grp) AS is_total" if grouped else "NULL, 1"
@@ -494,6 +509,7 @@ def funnel_report(
     group_by: str = Dimension.ALL,
     use_snapshots: bool = True,
     with_velocity: bool = True,
+    filters: dict | None = None,
 ) -> FunnelReport:
     """The funnel over ``[start, end)`` (aware instants) in ``mode``, grouped by ``group_by``.
 
@@ -509,6 +525,8 @@ def funnel_report(
         raise ValueError("The period ends before it starts.")
     as_of = timezone.now()
     dimension = group_by or Dimension.ALL
+    if filters:
+        use_snapshots = False  # snapshots are by one dimension at a time: filtered is live
     pieces: list[dict[tuple, _Tally]] = []
     snapshot_days = 0
     live = _cohort_counts if mode == FunnelMode.COHORT else _flow_counts
@@ -537,10 +555,10 @@ def funnel_report(
                 pieces.append(live(day_start(last_snap), end, dimension))
     velocity: dict = {}
     if mode == FunnelMode.FLOW:
-        flow_counts, velocity = _flow_report(start, end, dimension)
+        flow_counts, velocity = _flow_report(start, end, dimension, filters)
         pieces = [flow_counts]
     elif not snapshot_days:
-        pieces = [live(start, end, dimension)]
+        pieces = [_cohort_counts(start, end, dimension, filters=filters)]
 
     merged: dict[object, _Tally] = defaultdict(_Tally)
     total = merged[ALL]
@@ -554,7 +572,8 @@ def funnel_report(
 
     if with_velocity and mode == FunnelMode.COHORT:
         velocity = _velocity(
-            *_cohort_samples_sql(start, end, dimension), grouped=dimension != Dimension.ALL
+            *_cohort_samples_sql(start, end, dimension, filters),
+            grouped=dimension != Dimension.ALL,
         )
     elif not with_velocity:
         velocity = {}

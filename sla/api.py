@@ -18,7 +18,7 @@ from core.errors import DomainError
 from core.filters import InstantFilter
 from core.periods import parse_period
 from core.replicas import replica_view
-from leads.selectors import leads_visible_to
+from leads.selectors import leads_visible_to, report_filter_values
 from sla import selectors, services
 from sla.models import BusinessCalendar, SLAAgreement, SLAClock
 
@@ -272,6 +272,14 @@ class ComplianceQuerySerializer(serializers.Serializer):
         help_text="Last day included (a date) or the instant the period ends; default: today.",
     )
     group_by = serializers.ChoiceField(choices=list(selectors.GROUPS), default="owner")
+    source = serializers.CharField(
+        required=False, allow_blank=True, max_length=40, help_text="As in `GET leads/`."
+    )
+    campaign = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    product = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    persona = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    owner = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    team = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
     def validate(self, attrs):
         today = days.today()
@@ -394,11 +402,12 @@ class ComplianceViewSet(viewsets.ViewSet):
         start, end = query.validated_data["period"]
         group_by = query.validated_data["group_by"]
         now = timezone.now()
-        rows = selectors.compliance(start=start, end=end, group_by=group_by)
+        filters = report_filter_values(query.validated_data)
+        rows = selectors.compliance(start=start, end=end, group_by=group_by, filters=filters)
         commitments = selectors.commitment_pace(
             start=start, end=end - timedelta(seconds=1), now=now
         )
-        weeks = selectors.weekly_trend(start=start, end=end)
+        weeks = selectors.weekly_trend(start=start, end=end, filters=filters)
         return Response(
             {
                 "start": start,

@@ -83,8 +83,10 @@ def queue_for(user):
     )
 
 
-def clocks_in(start: datetime, end: datetime):
-    return SLAClock.objects.filter(handoff_at__gte=start, handoff_at__lt=end)
+def clocks_in(start: datetime, end: datetime, filters: dict | None = None):
+    """Clocks handed off in [start, end), of leads matching `filters` (Lead columns)."""
+    lead_filters = {f"lead__{column}": value for column, value in (filters or {}).items()}
+    return SLAClock.objects.filter(handoff_at__gte=start, handoff_at__lt=end, **lead_filters)
 
 
 def _measures() -> dict:
@@ -108,13 +110,15 @@ def _finish(row: dict) -> dict:
     return row
 
 
-def compliance(*, start: datetime, end: datetime, group_by: str = "owner") -> list[dict]:
+def compliance(
+    *, start: datetime, end: datetime, group_by: str = "owner", filters: dict | None = None
+) -> list[dict]:
     """One row per group (owner, team, product or agreement version) for clocks handed off in
     [start, end): hand-offs, met/breached and met rate, median and p90 first response in
     business hours, over-contact, exhausted, attempts per lead."""
     key, labels = GROUPS[group_by]
     queryset = (
-        clocks_in(start, end)
+        clocks_in(start, end, filters)
         .values(key, *labels)
         .annotate(**_measures())
         .annotate(
@@ -141,10 +145,10 @@ def _label(group_by: str, row: dict) -> str:
     return f"{row['agreement__name']} v{row['agreement__version']}"
 
 
-def weekly_trend(*, start: datetime, end: datetime) -> list[dict]:
+def weekly_trend(*, start: datetime, end: datetime, filters: dict | None = None) -> list[dict]:
     """Hand-offs, met, breached and met rate per ISO week of hand-off (company days)."""
     rows = list(
-        clocks_in(start, end)
+        clocks_in(start, end, filters)
         .annotate(week=TruncWeek("handoff_at", tzinfo=days.company_zone()))
         .values("week")
         .annotate(**_measures())

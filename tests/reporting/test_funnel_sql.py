@@ -18,7 +18,16 @@ from reporting.selectors import (
     funnel_snapshot_totals,
 )
 from reporting.services import funnel_snapshots_roll_up
-from tests.reporting.history import DAY, at, base_day, move, random_histories, reference, story
+from tests.reporting.history import (
+    DAY,
+    at,
+    base_day,
+    move,
+    random_histories,
+    reference,
+    reference_rows,
+    story,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -248,3 +257,45 @@ def test_velocity_is_the_median_time_between_stages():
     for pair in FORWARD_PAIRS:
         assert report.total.velocity[pair] == expected.velocity[pair]
     assert funnel.LEAD in report.total.counts
+
+
+@pytest.mark.parametrize("mode", ["cohort", "flow"])
+@pytest.mark.parametrize("field", ["source", "campaign", "owner"])
+def test_the_funnel_takes_the_lead_list_filters_and_agrees_with_the_reference(
+    leads, mode, field, rep, api_as, manager
+):
+    from leads.models import Lead
+
+    funnel_snapshots_roll_up()  # a filtered funnel must not read the unfiltered snapshots
+    value = {"source": "webinar", "campaign": leads["ben"].campaign_id, "owner": rep.pk}[field]
+    column = {"source": "source", "campaign": "campaign_id", "owner": "owner_id"}[field]
+    report = funnel_report(start=PERIOD[0], end=PERIOD[1], mode=mode, filters={column: value})
+    kept = set(Lead.objects.filter(**{column: value}).values_list("pk", flat=True))
+    rows, transitions = reference_rows("all")
+    expected_fn = funnel.cohort_funnel if mode == "cohort" else funnel.flow_funnel
+    expected = expected_fn(
+        [row for row in rows if row.lead_id in kept],
+        [t for t in transitions if t.lead_id in kept],
+        *PERIOD,
+    )
+    assert_same_funnel(report.results, {ALL: expected[ALL]})
+    assert report.snapshot_days == 0
+    body = (
+        api_as(manager)
+        .get(
+            "/api/v1/reports/funnel/",
+            {
+                "start": PERIOD[0].isoformat(),
+                "end": PERIOD[1].isoformat(),
+                "mode": mode,
+                field: value,
+            },
+        )
+        .json()
+    )
+    assert body["total"]["counts"] == {stage: expected[ALL].counts[stage] for stage in STAGES}
+
+
+def test_a_bad_funnel_filter_is_a_400(api_as, manager):
+    response = api_as(manager).get("/api/v1/reports/funnel/", {"product": "banana"})
+    assert response.status_code == 400 and "product" in response.json()["errors"]

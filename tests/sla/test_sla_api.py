@@ -231,3 +231,21 @@ class TestAgreementCoverage:
         assert client.post("/api/v1/sla/agreements/", later, format="json").status_code == 201
         draft = {**self.BASE, "name": "Draft", "status": "draft"}
         assert client.post("/api/v1/sla/agreements/", draft, format="json").status_code == 201
+
+
+def test_compliance_takes_the_lead_list_filters(
+    api_as, office_calendar, agreement, rep, manager, hand_off
+):
+    from tests.leads.factories import ProductFactory
+
+    other = ProductFactory(name="Other")
+    hand_off(rep, ny(2026, 1, 9, 16))
+    hand_off(rep, ny(2026, 1, 9, 16), product=other)
+    client = api_as(manager)
+    query = "start=2026-01-01&end=2026-01-31&group_by=owner"
+    everything = client.get(f"/api/v1/sla/compliance/?{query}").json()
+    filtered = client.get(f"/api/v1/sla/compliance/?{query}&product={other.pk}").json()
+    assert everything["rows"][0]["handoffs"] == 2
+    assert filtered["rows"][0]["handoffs"] == 1
+    assert sum(week["handoffs"] for week in filtered["weeks"]) == 1
+    assert client.get(f"/api/v1/sla/compliance/?{query}&owner=x").status_code == 400
