@@ -12,6 +12,7 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
+from playwright.sync_api import Error as PlaywrightError
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -343,15 +344,21 @@ def strict_csp(page):
     errors: list[str] = []
 
     def with_policy(route):
-        response = route.fetch(max_redirects=0)
-        route.fulfill(
-            response=response, headers={**response.headers, "content-security-policy": STRICT_CSP}
-        )
+        # A request still in flight when the test ends (the favicon) meets a closed context.
+        try:
+            response = route.fetch(max_redirects=0)
+            route.fulfill(
+                response=response,
+                headers={**response.headers, "content-security-policy": STRICT_CSP},
+            )
+        except PlaywrightError:
+            pass
 
     page.context.route("**/*", with_policy)
     page.on("console", lambda message: message.type == "error" and errors.append(message.text))
     page.on("pageerror", lambda error: errors.append(str(error)))
-    return errors
+    yield errors
+    page.context.unroute_all(behavior="ignoreErrors")
 
 
 @pytest.fixture

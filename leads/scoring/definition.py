@@ -47,11 +47,17 @@ class Condition:
         return data
 
     def describe(self) -> str:
-        """A human label such as ``title contains 'director'``."""
+        """A sentence such as ``country is one of US, GB, DE`` or ``title contains director``."""
         if self.operator == "exists":
             return f"{self.attribute} is present"
-        symbol = {"gte": "≥", "lte": "≤"}.get(self.operator, self.operator)
-        return f"{self.attribute} {symbol} {_format_value(self.value)}"
+        verb = {
+            "equals": "is",
+            "in": "is one of",
+            "contains": "contains",
+            "gte": "is at least",
+            "lte": "is at most",
+        }[self.operator]
+        return f"{self.attribute} {verb} {_format_value(self.value)}"
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,7 @@ class Group:
         return {self.kind: [item.to_dict() for item in self.items]}
 
     def describe(self) -> str:
-        """A human label such as ``any of (country equals 'DE', company_size ≥ 50)``."""
+        """A sentence such as ``any of (country is DE, company_size is at least 50)``."""
         return f"{self.kind} of ({', '.join(item.describe() for item in self.items)})"
 
 
@@ -205,10 +211,9 @@ def _node_from_dict(data: Mapping[str, Any]) -> Condition | Group:
 
 
 def _format_value(value: object) -> str:
-    if isinstance(value, str):
-        return f"'{value}'"
+    """A value as people write it: no quotes or brackets (``US, GB, DE``; ``yes``)."""
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_format_value(member) for member in value) + "]"
+        return ", ".join(_format_value(member) for member in value)
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return "yes" if value else "no"
     return str(value)

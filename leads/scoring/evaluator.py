@@ -206,12 +206,15 @@ _EVENT_ITEM_CACHE_SIZE = 4096
 
 
 def _event_item(event_type: str, points: int, cap: int | None, count: int) -> ScoreItem:
+    """``pricing_page_view: 2 events × 10 points = 20`` (``…, capped at 15``)."""
     earned = count * points
+    sentence = (
+        f"{event_type}: {count} event{'s' if count != 1 else ''} × {points} "
+        f"point{'s' if points != 1 else ''} = {earned}"
+    )
     if cap is not None and earned > cap:
-        return ScoreItem(
-            "event", f"{event_type} × {count} (capped at {cap})", cap, count, event_type
-        )
-    return ScoreItem("event", f"{event_type} × {count}", earned, count, event_type)
+        return ScoreItem("event", f"{sentence}, capped at {cap}", cap, count, event_type)
+    return ScoreItem("event", sentence, earned, count, event_type)
 
 
 def compile_definition(definition: Definition) -> CompiledDefinition:
