@@ -44,6 +44,8 @@ def seed(stdout) -> None:
             user.set_password(DEMO_PASSWORD)
             user.save(update_fields=["password"])
         user.groups.add(Group.objects.get(name=role.value))
+        if username == "manager":  # the demo manager also runs the integrations
+            user.groups.add(Group.objects.get(name=Role.INTEGRATIONS.value))
     for name, manager in (("Sales", "manager"), ("Marketing", "manager")):
         team = teams[name]
         if team.manager_id is None:
