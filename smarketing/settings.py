@@ -436,6 +436,8 @@ CELERY_BEAT_SCHEDULE: dict = {
 # Webhooks: receivers on loopback or private addresses are refused unless this is on.
 # The shared dashboard's figures are computed once per period and cached this long.
 DASHBOARD_CACHE_SECONDS = int(os.environ.get("DASHBOARD_CACHE_SECONDS", "60"))
+# A change carrying more events than this leaves its reactions to the worker (core.events).
+EVENTS_INLINE_MAX = int(os.environ.get("EVENTS_INLINE_MAX", "100"))
 WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES")
 WEBHOOKS_TIMEOUT_SECONDS = 5
 # A delivery being sent is held for its timeout plus this margin (seconds) before another
