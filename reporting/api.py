@@ -6,6 +6,7 @@ from rest_framework.response import Response
 
 from core.periods import parse_period
 from core.replicas import replica_view
+from leads.api.serializers import ReportFiltersSerializer
 from leads.selectors import report_filter_values
 from reporting import funnel, selectors
 from reporting.funnel import FORWARD_PAIRS, STAGES
@@ -14,7 +15,7 @@ from reporting.models import Dimension, FunnelMode
 # --------------------------------------------------------------------------- funnel
 
 
-class FunnelQuerySerializer(serializers.Serializer):
+class FunnelQuerySerializer(ReportFiltersSerializer):
     start = serializers.CharField(
         required=False, help_text="A date (whole days, company time zone) or an instant."
     )
@@ -25,14 +26,6 @@ class FunnelQuerySerializer(serializers.Serializer):
     group_by = serializers.ChoiceField(
         choices=selectors.GROUP_BY_CHOICES, required=False, allow_blank=True
     )
-    source = serializers.CharField(
-        required=False, allow_blank=True, max_length=40, help_text="As in `GET leads/`."
-    )
-    campaign = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
-    product = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
-    persona = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
-    owner = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
-    team = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
 
 class FunnelPairSerializer(serializers.Serializer):

@@ -82,37 +82,36 @@ def group_key(value) -> str:
 # --------------------------------------------------------------------------- transitions
 
 
+def _entry_map() -> list[tuple[str, str, str]]:
+    """Every (from, to) move with each stage it enters in flow mode (funnel._entered_stages),
+    as rows for a VALUES list: the SQL below expands transitions exactly as funnel.py does."""
+    rows = []
+    for from_stage in STAGES:
+        for to_stage in STAGES:
+            row = funnel.TransitionRow(None, from_stage, to_stage, None)
+            rows.extend((from_stage, to_stage, entered) for entered in funnel._entered_stages(row))
+    return rows
+
+
+ENTRY_MAP = _entry_map()
+
+
 def entering(stage: str) -> Q:
-    """Transitions that enter ``stage`` in flow mode: their target, or a forward stage they
-    skipped (an exit re-qualified into mql or sql sits at ``lead``; a re-open into
-    opportunity or customer enters its target only: funnel.flow_funnel)."""
-    if stage not in _RANK:
-        return Q(to_stage=stage)
-    rank = _RANK[stage]
-    condition = Q(to_stage=stage)
-    later = FORWARD_STAGES[rank + 1 :]
-    earlier = FORWARD_STAGES[:rank]
-    if later and earlier:
-        condition |= Q(to_stage__in=later, from_stage__in=earlier)
-        requalified = [s for s in later if _RANK[s] <= _RANK[funnel.SQL]]
-        if requalified:
-            condition |= Q(to_stage__in=requalified, from_stage__in=EXIT_STAGES)
+    """Transitions that enter ``stage`` in flow mode, read off `ENTRY_MAP` (so the SQL and
+    funnel.flow_funnel apply one rule): by target stage, the source stages that enter it."""
+    sources: dict[str, set[str]] = defaultdict(set)
+    for from_stage, to_stage, entered in ENTRY_MAP:
+        if entered == stage:
+            sources[to_stage].add(from_stage)
+    if not sources:
+        return Q(pk__in=[])  # no move enters it
+    condition = Q()
+    for to_stage, froms in sorted(sources.items()):
+        if froms == set(STAGES):
+            condition |= Q(to_stage=to_stage)
+        else:
+            condition |= Q(to_stage=to_stage, from_stage__in=sorted(froms))
     return condition
-
-
-def _entering_sql(stage: str, alias: str) -> tuple[str, list]:
-    rank = _RANK[stage]
-    later = list(FORWARD_STAGES[rank + 1 :])
-    earlier = list(FORWARD_STAGES[:rank])
-    sql, params = f"{alias}.to_stage = %s", [stage]
-    if later and earlier:
-        sql += f" OR ({alias}.to_stage = ANY(%s) AND {alias}.from_stage = ANY(%s))"
-        params += [later, earlier]
-        requalified = [s for s in later if _RANK[s] <= _RANK[funnel.SQL]]
-        if requalified:
-            sql += f" OR ({alias}.to_stage = ANY(%s) AND {alias}.from_stage = ANY(%s))"
-            params += [requalified, list(EXIT_STAGES)]
-    return f"({sql})", params
 
 
 # --------------------------------------------------------------------------- counts
@@ -260,20 +259,6 @@ def _cohort_samples_sql(start, end, dimension, filters=None) -> tuple[str, list]
         )
         params += [start, end, *where_params]
     return " UNION ALL ".join(parts), params
-
-
-def _entry_map() -> list[tuple[str, str, str]]:
-    """Every (from, to) move with each stage it enters in flow mode (funnel._entered_stages),
-    as rows for a VALUES list: the SQL below expands transitions exactly as funnel.py does."""
-    rows = []
-    for from_stage in STAGES:
-        for to_stage in STAGES:
-            row = funnel.TransitionRow(None, from_stage, to_stage, None)
-            rows.extend((from_stage, to_stage, entered) for entered in funnel._entered_stages(row))
-    return rows
-
-
-ENTRY_MAP = _entry_map()
 
 
 def _flow_entries_sql(start, end, dimension, filters=None) -> tuple[str, list]:

@@ -18,6 +18,7 @@ from core.errors import DomainError
 from core.filters import InstantFilter
 from core.periods import parse_period
 from core.replicas import replica_view
+from leads.api.serializers import ReportFiltersSerializer
 from leads.selectors import leads_visible_to, report_filter_values
 from sla import selectors, services
 from sla.models import BusinessCalendar, SLAAgreement, SLAClock
@@ -259,7 +260,7 @@ class SLAClockViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 # -- compliance ----------------------------------------------------------------------------------
 
 
-class ComplianceQuerySerializer(serializers.Serializer):
+class ComplianceQuerySerializer(ReportFiltersSerializer):
     start = serializers.CharField(
         required=False,
         help_text=(
@@ -272,14 +273,6 @@ class ComplianceQuerySerializer(serializers.Serializer):
         help_text="Last day included (a date) or the instant the period ends; default: today.",
     )
     group_by = serializers.ChoiceField(choices=list(selectors.GROUPS), default="owner")
-    source = serializers.CharField(
-        required=False, allow_blank=True, max_length=40, help_text="As in `GET leads/`."
-    )
-    campaign = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
-    product = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
-    persona = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
-    owner = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
-    team = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
     def validate(self, attrs):
         today = days.today()

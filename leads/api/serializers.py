@@ -141,6 +141,20 @@ class TransitionInputSerializer(serializers.Serializer):
     at = AwareDateTimeField(required=False, help_text="For back-fills; defaults to now.")
 
 
+class ReportFiltersSerializer(serializers.Serializer):
+    """The lead list's filters that reports take too (leads.selectors.REPORT_FILTERS):
+    `reports/funnel/` and `sla/compliance/` extend this."""
+
+    source = serializers.CharField(
+        required=False, allow_blank=True, max_length=40, help_text="As in `GET leads/`."
+    )
+    campaign = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    product = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    persona = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    owner = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    team = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+
+
 class HistoryStepSerializer(serializers.Serializer):
     """One step of a lead's history: a move, an assignment or a contact attempt."""
 

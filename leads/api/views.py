@@ -73,6 +73,7 @@ class LeadFilter(django_filters.FilterSet):
     campaign = django_filters.NumberFilter(field_name="campaign_id")
     product = django_filters.NumberFilter(field_name="product_id")
     persona = django_filters.NumberFilter(field_name="persona_id")
+    team = django_filters.NumberFilter(field_name="team_id")
     created_after = InstantFilter(field_name="created_at", lookup_expr="gte")
     created_before = InstantFilter(field_name="created_at", lookup_expr="lt")
 
@@ -85,6 +86,7 @@ class LeadFilter(django_filters.FilterSet):
             "campaign",
             "product",
             "persona",
+            "team",
             "created_after",
             "created_before",
         ]

@@ -585,3 +585,12 @@ def test_two_concurrent_batches_sharing_a_new_external_id_both_succeed_row_by_ro
     assert sorted((body["created"], body["updated"]) for _, body in answers) == [(50, 1), (51, 0)]
     assert Lead.objects.filter(external_id="shared-1").count() == 1
     assert Lead.objects.count() == 101
+
+
+def test_the_report_filters_are_the_lead_list_filters():
+    from leads.api.serializers import ReportFiltersSerializer
+    from leads.api.views import LeadFilter
+    from leads.selectors import REPORT_FILTERS
+
+    assert set(ReportFiltersSerializer().fields) == set(REPORT_FILTERS)
+    assert set(REPORT_FILTERS) <= set(LeadFilter.base_filters)
