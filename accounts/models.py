@@ -89,6 +89,10 @@ class Notification(models.Model):
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True)
     url = models.CharField(max_length=300, blank=True)
+    # When the thing happened (a breach, an assignment), which may be earlier than the row.
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    # The objects it is about, each {"label": ..., "url": ...}: a breach digest lists its leads.
+    items = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
 

@@ -43,6 +43,8 @@ class Campaign(models.Model):
     cost = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     starts_on = models.DateField(null=True, blank=True)
     ends_on = models.DateField(null=True, blank=True)
+    # Archived campaigns keep their leads and history but leave pickers and the active list.
+    archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -69,6 +71,7 @@ class QualificationDefinition(models.Model):
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Submitted for approval"
         ACTIVE = "active", "Active"
         RETIRED = "retired", "Retired"
 
@@ -87,6 +90,17 @@ class QualificationDefinition(models.Model):
     )
     activated_at = models.DateTimeField(null=True, blank=True)
     retired_at = models.DateTimeField(null=True, blank=True)
+    # Approval: a marketer submits a draft, a manager activates it or sends it back with a
+    # comment (the draft returns to `draft` and keeps the comment until it is submitted again).
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_comment = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,0 +1,27 @@
+"""The leads UI: list and export, the lead page with its in-place actions, definitions, imports.
+
+Views validate with a form, call one service, and render; refusals from a service
+(`DomainError`) are shown on the form, never as a 500. Each page family lives in a module of
+its own; this package gathers them for `leads.urls`.
+"""
+
+from leads.views.definitions import definition_activate, definitions, rescore_progress
+from leads.views.imports import import_detail, import_errors, import_mapping, import_upload
+from leads.views.leads import assign, attempt, detail, export, feedback, index, transition
+
+__all__ = [
+    "assign",
+    "attempt",
+    "definition_activate",
+    "definitions",
+    "detail",
+    "export",
+    "feedback",
+    "import_detail",
+    "import_errors",
+    "import_mapping",
+    "import_upload",
+    "index",
+    "rescore_progress",
+    "transition",
+]

@@ -1,0 +1,121 @@
+"""CSV import: upload, column mapping, progress and rejected rows."""
+
+import csv
+import io
+import re
+from itertools import islice
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.models import Role
+from core.errors import DomainError
+from leads import imports
+from leads.forms import (
+    ImportMappingForm,
+    ImportUploadForm,
+)
+from leads.models import LeadImport
+from leads.views.common import (
+    _add_domain_error,
+    can_import,
+)
+
+# -- CSV import ---------------------------------------------------------------------------------
+
+
+def _import_for(request, pk) -> LeadImport:
+    if not can_import(request.user):
+        raise PermissionDenied("Only marketing and managers import leads.")
+    queryset = LeadImport.objects.all()
+    if not request.user.has_role(Role.MANAGER):
+        queryset = queryset.filter(created_by=request.user)
+    return get_object_or_404(queryset, pk=pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_upload(request):
+    if not can_import(request.user):
+        raise PermissionDenied("Only marketing and managers import leads.")
+    posted = request.method == "POST"
+    form = ImportUploadForm(request.POST if posted else None, request.FILES if posted else None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            lead_import = imports.lead_import_create(
+                file_name=upload.name, raw=upload.read(), actor=request.user
+            )
+        except DomainError as exc:
+            _add_domain_error(form, exc)
+        else:
+            return redirect("leads:import_mapping", pk=lead_import.pk)
+    recent = LeadImport.objects.filter(created_by=request.user).defer("content", "error_report")[
+        :10
+    ]
+    status = 400 if form.errors else 200
+    return render(
+        request, "leads/import_upload.html", {"form": form, "recent": recent}, status=status
+    )
+
+
+def _samples(lead_import: LeadImport, count: int = 3) -> dict[int, list[str]]:
+    reader = csv.reader(io.StringIO(lead_import.content), delimiter=lead_import.delimiter)
+    next(reader, None)
+    samples: dict[int, list[str]] = {}
+    for cells in islice(reader, count):
+        for index, value in enumerate(cells):
+            samples.setdefault(index, []).append(value.strip())
+    return samples
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_mapping(request, pk):
+    lead_import = _import_for(request, pk)
+    if lead_import.status != LeadImport.Status.MAPPING:
+        return redirect(lead_import)
+    form = ImportMappingForm(
+        request.POST if request.method == "POST" else None,
+        header=lead_import.header,
+        mapping=lead_import.mapping,
+        samples=_samples(lead_import),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            imports.lead_import_start(lead_import=lead_import, mapping=form.mapping())
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return redirect(lead_import)
+    status = 400 if form.errors else 200
+    return render(
+        request,
+        "leads/import_mapping.html",
+        {"form": form, "lead_import": lead_import},
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+def import_detail(request, pk):
+    lead_import = _import_for(request, pk)
+    template = "leads/_import_progress.html" if request.htmx else "leads/import_detail.html"
+    return render(request, template, {"lead_import": lead_import})
+
+
+@login_required
+@require_GET
+def import_errors(request, pk):
+    """The rejected rows as CSV: the row number, the original cells, then the messages."""
+    lead_import = _import_for(request, pk)
+    response = StreamingHttpResponse(
+        imports.error_report_lines(lead_import), content_type="text/csv; charset=utf-8"
+    )
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", lead_import.file_name.rsplit(".", 1)[0]) or "import"
+    response["Content-Disposition"] = f'attachment; filename="{name}-rejected-rows.csv"'
+    return response
