@@ -427,6 +427,9 @@ class LeadImport(models.Model):
     message = models.TextField(blank=True, help_text="Why the import failed, if it did.")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Written with every committed batch: a running job whose heartbeat is older than a
+    # minute lost its worker, and the periodic resume job sends it again.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -474,6 +477,9 @@ class RescoreRun(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Written with every committed batch: a running job whose heartbeat is older than a
+    # minute lost its worker, and the periodic resume job sends it again.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
 
