@@ -330,7 +330,8 @@ SPECTACULAR_SETTINGS = {
         "ContactChannelEnum": "leads.models.ContactAttempt.Channel",
         "ValueSourceEnum": "goals.models.RevenuePlan.Source",
         "AgreementStatusEnum": "sla.models.SLAAgreement.Status",
-        "DraftActiveRetiredStatusEnum": "leads.models.QualificationDefinition.Status",
+        "DefinitionStatusEnum": "leads.models.QualificationDefinition.Status",
+        "PersonaStatusEnum": "personas.models.Persona.Status",
     },
 }
 
