@@ -7,11 +7,12 @@ from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts.models import Role, Team, User
 from leads import scoring
 from leads.imports import ATTRIBUTES, IGNORE, IMPORT_FIELDS, MAX_FILE_BYTES
 from leads.lifecycle import REASON_REQUIRED, STAGE_LABELS, allowed_targets
 from leads.models import Campaign, ContactAttempt, Lead, Product, SalesFeedback
+from leads.services.routing import countries_parse
 from personas.models import Persona
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
@@ -275,3 +276,94 @@ class ImportMappingForm(forms.Form):
             str(index): self.cleaned_data.get(f"col_{index}") or IGNORE
             for index in range(len(self.header))
         }
+
+
+class RoutingRuleForm(forms.Form):
+    """A routing rule: which handed-off leads (product, persona, countries) go to which
+    sales team, and its place in the evaluation order. The service re-checks each field."""
+
+    name = forms.CharField(
+        max_length=120,
+        error_messages={
+            "required": "Give the rule a name, e.g. “DACH enterprise”.",
+            "max_length": "At most %(limit_value)d characters (this one has %(show_value)d).",
+        },
+    )
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.none(),
+        label="Sales team",
+        help_text="Its active reps who are not away get the leads in turn (round-robin).",
+        error_messages={
+            "required": "Choose the sales team that gets the leads.",
+            "invalid_choice": "Choose one of the sales teams listed.",
+        },
+    )
+    product = forms.ModelChoiceField(
+        queryset=Product.objects.none(),
+        required=False,
+        empty_label="Any product",
+        error_messages={"invalid_choice": "Choose one of the products listed, or any product."},
+    )
+    persona = forms.ModelChoiceField(
+        queryset=Persona.objects.none(),
+        required=False,
+        empty_label="Any persona",
+        error_messages={"invalid_choice": "Choose one of the personas listed, or any persona."},
+    )
+    countries = forms.CharField(
+        required=False,
+        max_length=1000,
+        help_text="Two-letter codes separated by commas, e.g. DE, AT, CH; empty matches every "
+        "country.",
+        error_messages={"max_length": "At most %(limit_value)d characters of country codes."},
+    )
+    priority = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=1_000_000,
+        help_text="Lower is tried first. Leave empty to try a new rule after the others.",
+        error_messages={
+            "invalid": "Give a whole number, e.g. 10.",
+            "min_value": "Give a whole number from 0 to 1,000,000.",
+            "max_value": "Give a whole number from 0 to 1,000,000.",
+        },
+    )
+    is_active = forms.BooleanField(
+        required=False, initial=True, label="Active", help_text="Inactive rules are skipped."
+    )
+
+    def __init__(self, *args, rule=None, **kwargs):
+        if rule is not None:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "name": rule.name,
+                    "team": rule.team_id,
+                    "product": rule.product_id,
+                    "persona": rule.persona_id,
+                    "countries": ", ".join(rule.countries or []),
+                    "priority": rule.priority,
+                    "is_active": rule.is_active,
+                },
+            )
+        super().__init__(*args, **kwargs)
+        # What may be chosen: sales teams, products on sale, personas not retired, and
+        # the product or persona the rule already has (it may stay).
+        products = Q(is_active=True)
+        personas = ~Q(status=Persona.Status.RETIRED)
+        if rule is not None and rule.product_id:
+            products |= Q(pk=rule.product_id)
+        if rule is not None and rule.persona_id:
+            personas |= Q(pk=rule.persona_id)
+        self.fields["team"].queryset = Team.objects.filter(function=Team.Function.SALES)
+        self.fields["product"].queryset = Product.objects.filter(products)
+        self.fields["persona"].queryset = Persona.objects.filter(personas)
+
+    def clean_countries(self):
+        try:
+            return countries_parse(self.cleaned_data.get("countries") or "")
+        except forms.ValidationError as exc:
+            raise forms.ValidationError(exc.messages[0]) from None
+
+    def service_data(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.fields}

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import Count, F, OuterRef, Q, Subquery
 
 from accounts.models import Role, Team, User
 from leads.models import RoutingAssignment, RoutingRule
@@ -86,3 +86,55 @@ def leads_route(leads: Sequence[Mapping]) -> dict[int, Route]:
                 ),
             )
     return routes
+
+
+# -- the managers' page -------------------------------------------------------------------------
+
+
+def rule_covers(earlier: RoutingRule, later: RoutingRule) -> bool:
+    """Does `earlier` take every lead `later` would take (so `later` is never reached)?"""
+    if earlier.product_id is not None and earlier.product_id != later.product_id:
+        return False
+    if earlier.persona_id is not None and earlier.persona_id != later.persona_id:
+        return False
+    wide = {code.upper() for code in earlier.countries or []}
+    narrow = {code.upper() for code in later.countries or []}
+    return not wide or (bool(narrow) and narrow <= wide)
+
+
+def routing_rules_overview() -> list[RoutingRule]:
+    """Every rule in evaluation order (priority, then id), in one query, each with
+    `available_reps` (its team's active, present sales reps), `position` (its place among
+    the active rules, None when inactive) and `shadowed_by` (an earlier active rule that
+    takes all its leads, so it is never reached)."""
+    present = Count(
+        "team__members",
+        filter=Q(
+            team__members__is_active=True,
+            team__members__is_away=False,
+            team__members__groups__name=Role.SALES,
+        ),
+        distinct=True,
+    )
+    rules = list(
+        RoutingRule.objects.select_related("team", "product", "persona")
+        .annotate(available_reps=present)
+        .order_by("priority", "id")
+    )
+    active: list[RoutingRule] = []
+    for rule in rules:
+        rule.position = None
+        rule.shadowed_by = None
+        if not rule.is_active:
+            continue
+        rule.shadowed_by = next((earlier for earlier in active if rule_covers(earlier, rule)), None)
+        active.append(rule)
+        rule.position = len(active)
+    return rules
+
+
+def team_available_reps(team: Team) -> int:
+    """How many of the team's sales reps routing could pick now (active, not away)."""
+    return User.objects.filter(
+        team=team, is_active=True, is_away=False, groups__name=Role.SALES
+    ).count()

@@ -18,4 +18,9 @@ urlpatterns = [
     path("imports/<int:pk>/", views.import_detail, name="import_detail"),
     path("imports/<int:pk>/mapping/", views.import_mapping, name="import_mapping"),
     path("imports/<int:pk>/rejected.csv", views.import_errors, name="import_errors"),
+    path("routing/", views.routing_rules, name="routing_rules"),
+    path("routing/new/", views.routing_rule_edit, name="routing_rule_new"),
+    path("routing/<int:pk>/edit/", views.routing_rule_edit, name="routing_rule_edit"),
+    path("routing/<int:pk>/delete/", views.routing_rule_delete, name="routing_rule_delete"),
+    path("routing/<int:pk>/move/", views.routing_rule_move, name="routing_rule_move"),
 ]

@@ -1,4 +1,5 @@
-"""The leads UI: list and export, the lead page with its in-place actions, definitions, imports.
+"""The leads UI: list and export, the lead page with its in-place actions, definitions, imports,
+routing rules.
 
 Views validate with a form, call one service, and render; refusals from a service
 (`DomainError`) are shown on the form, never as a 500. Each page family lives in a module of
@@ -8,6 +9,12 @@ its own; this package gathers them for `leads.urls`.
 from leads.views.definitions import definition_activate, definitions, rescore_progress
 from leads.views.imports import import_detail, import_errors, import_mapping, import_upload
 from leads.views.leads import assign, attempt, detail, export, feedback, index, transition
+from leads.views.routing import (
+    routing_rule_delete,
+    routing_rule_edit,
+    routing_rule_move,
+    routing_rules,
+)
 
 __all__ = [
     "assign",
@@ -23,5 +30,9 @@ __all__ = [
     "import_upload",
     "index",
     "rescore_progress",
+    "routing_rule_delete",
+    "routing_rule_edit",
+    "routing_rule_move",
+    "routing_rules",
     "transition",
 ]

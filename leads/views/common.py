@@ -21,6 +21,11 @@ def can_activate_definitions(user) -> bool:
     return user.has_role(Role.MANAGER)
 
 
+def can_manage_routing(user) -> bool:
+    """Routing rules are managed by managers (PRODUCT.md: the sales / revenue manager)."""
+    return user.has_role(Role.MANAGER)
+
+
 def _add_domain_error(form, exc: DomainError, fields: dict[str, str] | None = None) -> None:
     field = (fields or {}).get(exc.field or "", exc.field)
     form.add_error(field if field in form.fields else None, exc.message)

@@ -27,7 +27,7 @@ from leads.selectors import (
     can_move,
     leads_visible_to,
 )
-from leads.views.common import _add_domain_error, can_import
+from leads.views.common import _add_domain_error, can_import, can_manage_routing
 
 LEADS_PER_PAGE = 50
 TIMELINE_LIMIT = 200  # per kind of entry; older entries are reachable through the API
@@ -86,6 +86,7 @@ def index(request):
         "filtered": bool(request.GET.keys() - {"page"}),
         "export_query": request.GET.urlencode(),
         "can_import": can_import(request.user),
+        "can_manage_routing": can_manage_routing(request.user),
     }
     template = "leads/_lead_table.html" if request.htmx else "leads/index.html"
     return render(request, template, context)
