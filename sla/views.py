@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
@@ -22,6 +23,7 @@ from core import days
 from core.caching import cache_get_many, cache_set_many
 from core.errors import DomainError
 from core.replicas import replica_view
+from leads.selectors import can_log_sales_touches, leads_visible_to
 from leads.services import contact_attempt_log
 from sla import selectors, services
 from sla.api import ROW_FIELDS as COMPLIANCE_ROW_FIELDS
@@ -34,7 +36,7 @@ QUEUE_PAGE_SIZE = 50
 
 @login_required
 def index(request):
-    """The signed-in rep's queue, pending first-touch deadlines first, a page at a time
+    """The signed-in rep's queue by urgency (breached and overdue first), a page at a time
     (the most urgent page costs the same however long the queue is)."""
     page = Paginator(selectors.queue_for(request.user), QUEUE_PAGE_SIZE).get_page(
         request.GET.get("page")
@@ -123,17 +125,32 @@ def queue_rows_html(request, clocks) -> str:
 @login_required
 @require_POST
 def clock_attempt(request, pk):
-    """Log a contact attempt from the queue, answer the updated row (htmx) or redirect."""
-    clock = get_object_or_404(SLAClock.objects.select_related("lead"), pk=pk)
+    """Log a contact attempt (channel, outcome, note) from the queue; answer the updated row
+    with a confirmation (htmx) or redirect.
+
+    A clock of a lead the user may not see is a 404; one whose lead they see but may not
+    log touches on (a teammate's lead, marketing) is a 403. Bad input is a 400 row with the
+    message on its field and the typed note kept.
+    """
+    clock = get_object_or_404(
+        SLAClock.objects.select_related("lead").filter(lead__in=leads_visible_to(request.user)),
+        pk=pk,
+    )
     form = AttemptForm(request.POST)
-    error = None
-    if clock.owner_id != request.user.pk and not request.user.has_perm("sla.view_compliance"):
-        error = "Only the lead's owner or a manager logs attempts here."
+    status, error, confirmation = 200, None, None
+    field_errors: dict[str, str] = {}
+    if not can_log_sales_touches(request.user, clock.lead):
+        status, error = 403, "Only the lead's owner or a manager logs attempts here."
     elif not form.is_valid():
-        error = "; ".join(f"{k}: {v[0]}" for k, v in form.errors.items())
+        status = 400
+        for name, errors in form.errors.items():
+            if name in form.fields:
+                field_errors[name] = errors[0]
+            else:
+                error = errors[0]
     else:
         try:
-            contact_attempt_log(
+            attempt = contact_attempt_log(
                 lead=clock.lead,
                 actor=request.user,
                 channel=form.cleaned_data["channel"],
@@ -141,12 +158,20 @@ def clock_attempt(request, pk):
                 note=form.cleaned_data["note"],
             )
         except DomainError as exc:
-            error = exc.message
-    if not request.htmx:
-        if error:
-            messages.error(request, error)
+            status = 400
+            if exc.field in form.fields:
+                field_errors[exc.field] = exc.message
+            else:
+                error = exc.message
         else:
-            messages.success(request, "Attempt logged.")
+            confirmation = attempt_confirmation(attempt)
+    if not request.htmx:
+        if status == 403:
+            raise PermissionDenied(error)
+        if status == 400:
+            messages.error(request, error or "; ".join(field_errors.values()))
+        else:
+            messages.success(request, confirmation)
         return redirect("sla:index")
     clock = selectors.queue_for(request.user).filter(pk=pk).first() or (
         SLAClock.objects.select_related("lead", "lead__product", "agreement").get(pk=pk)
@@ -161,9 +186,20 @@ def clock_attempt(request, pk):
                 '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request)
             ),
             "error": error,
+            "field_errors": field_errors,
+            "note_value": request.POST.get("note", "")[:500] if status == 400 else "",
+            "confirmation": confirmation,
         },
-        status=400 if error else 200,
+        status=status,
     )
+
+
+def attempt_confirmation(attempt) -> str:
+    """What the rep reads in place once an attempt is stored: "Attempt logged: Call,
+    connected. Note saved."."""
+    text = f"Attempt logged: {attempt.get_channel_display()}, "
+    text += f"{attempt.get_outcome_display().lower()}."
+    return text + (" Note saved." if attempt.note else "")
 
 
 # -- agreements ----------------------------------------------------------------------------------

@@ -15,7 +15,7 @@
       const due = Date.parse(el.dataset.deadline);
       if (isNaN(due)) return;
       const left = due - now;
-      el.textContent = left < 0 ? "overdue " + formatDuration(-left) : formatDuration(left);
+      el.textContent = left < 0 ? "overdue by " + formatDuration(-left) : formatDuration(left);
       const row = el.closest("[data-countdown-row]");
       if (row) row.classList.toggle("overdue", left < 0);
       el.classList.toggle("text-danger", left < 0);

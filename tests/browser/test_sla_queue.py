@@ -47,16 +47,20 @@ def test_a_rep_sees_the_countdown_logs_an_attempt_and_the_clock_shows_met(
         "el => /^4h (29|30)m$/.test(el.textContent)", arg=countdown.element_handle()
     )
     late_row = page.locator(f"#clock-{SLAClock.objects.get(lead=overdue).pk}")
-    assert re.match(r"overdue ", late_row.get_by_test_id("countdown").inner_text())
+    assert re.match(r"overdue by ", late_row.get_by_test_id("countdown").inner_text())
     assert "overdue" in (late_row.get_attribute("class") or "")
     # The overdue lead is listed first: it is due soonest.
     assert page.get_by_test_id("clock-row").first.inner_text().startswith("Alan Turing")
     page.screenshot(path=artifact_path("sla-queue.png"), full_page=True)
 
     row.get_by_label("Outcome").select_option("connected")
+    row.get_by_label("Note").fill("Interested, demo next week")
     row.get_by_role("button", name="Log attempt").click()
     status = page.locator(f"#clock-{clock.pk}").get_by_test_id("clock-status")
     status.filter(has_text="Met").wait_for()
+    confirmation = page.locator(f"#clock-{clock.pk}").get_by_test_id("attempt-confirmation")
+    assert confirmation.inner_text().strip() == "Attempt logged: Call, connected. Note saved."
+    assert lead.attempts.get().note == "Interested, demo next week"
     assert page.locator(f"#clock-{clock.pk}").get_by_test_id("countdown").count() == 0
     assert page.url.endswith("/sla/")  # in place, no reload
     clock.refresh_from_db()

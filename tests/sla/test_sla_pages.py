@@ -77,7 +77,7 @@ def test_logging_an_attempt_in_place_answers_the_met_row(
     assert 'data-testid="clock-status">Met' in response.content.decode()
 
 
-def test_someone_elses_lead_is_refused_with_a_message(
+def test_a_teammates_lead_is_refused_with_a_message(
     signed_in, office_calendar, agreement, rep, other_rep, hand_off
 ):
     lead = hand_off(rep, ny(2026, 1, 9, 16))
@@ -87,7 +87,7 @@ def test_someone_elses_lead_is_refused_with_a_message(
         {"channel": "call", "outcome": "connected"},
         HTTP_HX_REQUEST="true",
     )
-    assert response.status_code == 400
+    assert response.status_code == 403
     assert "Only the lead&#x27;s owner or a manager" in response.content.decode()
     assert not lead.attempts.exists()
 
