@@ -61,8 +61,11 @@ def address_refusal(address: str) -> str | None:
 def webhook_url_check(url: str) -> None:
     """Refuse URLs that are not http(s) with a host, and literal private addresses (unless
     settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES). Names are resolved at delivery time."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed "[" of an IPv6 address
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise DomainError("Give an http:// or https:// address with a host name.", field="url")
     if settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES:
         return

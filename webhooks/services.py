@@ -94,6 +94,26 @@ def webhook_subscription_update(*, subscription: WebhookSubscription, **fields):
     return subscription
 
 
+def webhook_subscription_pause(*, subscription: WebhookSubscription) -> WebhookSubscription:
+    """Stop making deliveries for new events; the ones already made are still sent."""
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(is_active=False)
+    subscription.is_active = False
+    return subscription
+
+
+def webhook_subscription_resume(*, subscription: WebhookSubscription) -> WebhookSubscription:
+    """Make deliveries again for the events that happen from now on (none are replayed)."""
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(is_active=True)
+    subscription.is_active = True
+    return subscription
+
+
+def webhook_subscription_delete(*, subscription: WebhookSubscription) -> None:
+    """Delete a subscription with its delivery log; a delivery whose task still comes finds
+    nothing to send."""
+    subscription.delete()
+
+
 def wants() -> set[str]:
     """The event types some active subscription wants now (asked when events are
     published, so events nobody wants cost no outbox row)."""
