@@ -91,7 +91,8 @@ class Notification(models.Model):
     url = models.CharField(max_length=300, blank=True)
     # When the thing happened (a breach, an assignment), which may be earlier than the row.
     occurred_at = models.DateTimeField(null=True, blank=True)
-    # The objects it is about, each {"label": ..., "url": ...}: a breach digest lists its leads.
+    # The objects it is about, each {"type": "lead", "id": 7, "label": "Ada Lovelace <ada@…>"}:
+    # a breach digest lists its leads. Links are made when shown (`linked_items`).
     items = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
@@ -108,3 +109,32 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def event_at(self):
+        """When the thing happened; rows written before it was recorded fall back to when
+        the notification was written."""
+        return self.occurred_at or self.created_at
+
+    def linked_items(self) -> list[dict]:
+        """The objects named, as {"label", "url"} (`url` None for a type without a page),
+        skipping anything in `items` that is not an item."""
+        from django.urls import NoReverseMatch, reverse
+
+        linked = []
+        for item in self.items if isinstance(self.items, list) else ():
+            if not isinstance(item, dict) or not item.get("label"):
+                continue
+            url = None
+            page = NOTIFICATION_ITEM_PAGES.get(item.get("type"))
+            if page is not None and isinstance(item.get("id"), int):
+                try:
+                    url = reverse(page, args=[item["id"]])
+                except NoReverseMatch:
+                    url = None
+            linked.append({"label": str(item["label"]), "url": url})
+        return linked
+
+
+# The page of each kind of object a notification may name: a URL name taking the object's id.
+NOTIFICATION_ITEM_PAGES = {"lead": "leads:detail"}

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Notification, Role, User
-from accounts.services import notifications_create
+from accounts.services import ITEMS_MAX, notification_item, notifications_create
 from core import events
 from core.bulk import rows_insert, rows_update
 from core.errors import DomainError
@@ -114,8 +114,9 @@ def _lead_label(row: dict) -> str:
 
 
 def _notify_owners(assignments: list[dict], rows: dict[int, dict]) -> None:
-    """One notification per new owner per batch (a digest when they got several leads),
-    unless the owner assigned the lead to themselves."""
+    """One notification per new owner per batch (a digest naming the leads when they got
+    several), at the instant of the (earliest) assignment, unless the owner assigned the
+    lead to themselves."""
     by_owner: dict[int, list[dict]] = defaultdict(list)
     for row in assignments:
         if row["owner_id"] is not None and row["owner_id"] != row["actor_id"]:
@@ -135,7 +136,18 @@ def _notify_owners(assignments: list[dict], rows: dict[int, dict]) -> None:
             url = reverse("sla:index")
         notifications.append(
             Notification(
-                user_id=owner_id, kind="lead_assigned", title=title[:200], body=body, url=url
+                user_id=owner_id,
+                kind="lead_assigned",
+                title=title[:200],
+                body=body,
+                url=url,
+                occurred_at=min(row["at"] for row in owned),
+                items=[
+                    notification_item(
+                        kind="lead", pk=row["lead_id"], label=_lead_label(rows[row["lead_id"]])
+                    )
+                    for row in owned[:ITEMS_MAX]
+                ],
             )
         )
     notifications_create(notifications)

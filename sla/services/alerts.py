@@ -1,8 +1,9 @@
 """Telling people and integrations what happened to clocks: warnings, breaches, exhaustions.
 
-One notification per person per batch (a digest when several leads are concerned), all
-written in one insert in the batch's transaction; their emails, and the batch's `sla.*`
-events, are durable reactions of that same transaction (`core.events`).
+One notification per person per batch (a digest naming its leads when several are
+concerned), stamped with the instant of the event, all written in one insert in the batch's
+transaction; their emails, and the batch's `sla.*` events, are durable reactions of that
+same transaction (`core.events`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Notification, User
-from accounts.services import notifications_create
+from accounts.services import ITEMS_MAX, notification_item, notifications_create
 from core import events
 from leads.models import Lead
 from sla import events as topics
@@ -92,6 +93,13 @@ def clock_rows(clock_ids: Sequence[int]) -> list[tuple]:
 _OWNER = list(EVENT_FIELDS).index("owner")
 _LEAD = list(EVENT_FIELDS).index("lead")
 _DUE = list(EVENT_FIELDS).index("first_touch_due_at")
+# Per kind: the column holding the instant the event happened (None: the sweep's `now`,
+# as a warning's record carries).
+_OCCURRED = {
+    "warning": None,
+    "breached": list(EVENT_FIELDS).index("first_touch_due_at"),  # breached at the deadline
+    "exhausted": list(EVENT_FIELDS).index("exhausted_at"),
+}
 
 
 def alert(kind: str, rows: Sequence[Sequence], now: datetime) -> None:
@@ -99,22 +107,20 @@ def alert(kind: str, rows: Sequence[Sequence], now: datetime) -> None:
     about `rows` (clocks as `EVENT_FIELDS` rows, in deadline order), and publish the
     batch's `sla.*` events when someone listens.
 
-    A fixed number of queries whatever the batch size, and one pass over the batch: a
-    digest needs only each person's count and earliest clock.
+    Each notification carries the instant of its event (a digest: its earliest) and names
+    its leads (the first `ITEMS_MAX`, in deadline order). A fixed number of queries
+    whatever the batch size.
     """
     if not rows:
         return
     topic, with_manager, title_one, title_many, body = KINDS[kind]
-    # Per owner: position of their earliest clock in `rows`, and how many they own.
+    occurred_column = _OCCURRED[kind]
+    # Per owner: the positions of their clocks in `rows` (so in deadline order).
     owned: dict[int, list[int]] = {}
     for position, row in enumerate(rows):
         owner_id = row[_OWNER]
-        if owner_id is None:
-            continue
-        if owner_id in owned:
-            owned[owner_id][1] += 1
-        else:
-            owned[owner_id] = [position, 1]
+        if owner_id is not None:
+            owned.setdefault(owner_id, []).append(position)
     owners = {
         user.pk: user
         for user in User.objects.filter(pk__in=owned)
@@ -125,10 +131,10 @@ def alert(kind: str, rows: Sequence[Sequence], now: datetime) -> None:
             *(f"team__manager__{name}" for name in PERSON_FIELDS),
         )
     }
-    # Each person concerned, in the order their first clock comes: [user, earliest, count].
+    # Each person concerned, in the order their first clock comes: [user, positions].
     # A manager who owns clocks in their own team is told about each of them once.
     digests: dict[int, list] = {}
-    for owner_id, (first, count) in owned.items():
+    for owner_id, positions in owned.items():
         owner = owners.get(owner_id)
         if owner is None:
             continue
@@ -137,22 +143,28 @@ def alert(kind: str, rows: Sequence[Sequence], now: datetime) -> None:
         if manager is not None and manager.pk != owner.pk:
             people.append(manager)
         for user in people:
-            digest = digests.get(user.pk)
-            if digest is None:
-                digests[user.pk] = [user, first, count]
-            else:
-                digest[1] = min(digest[1], first)
-                digest[2] += count
-    single = {rows[first][_LEAD] for _, first, count in digests.values() if count == 1}
-    leads = Lead.objects.only("first_name", "last_name", "email").in_bulk(single) if single else {}
+            digests.setdefault(user.pk, [user, []])[1].extend(positions)
+    for digest in digests.values():
+        digest[1].sort()
+    named = {
+        rows[position][_LEAD]
+        for _, positions in digests.values()
+        for position in positions[:ITEMS_MAX]
+    }
+    leads = Lead.objects.only("first_name", "last_name", "email").in_bulk(named) if named else {}
     notifications = []
-    for user, first, count in digests.values():
+    for user, positions in digests.values():
+        first = positions[0]
+        count = len(positions)
         lead = leads.get(rows[first][_LEAD]) if count == 1 else None
         if lead is not None:
             title, url = title_one.format(lead=lead), lead.get_absolute_url()
         else:
             title, url = title_many.format(n=count), reverse("sla:index")
         due = timezone.localtime(rows[first][_DUE], _zone(user))
+        occurred = (
+            [rows[p][occurred_column] for p in positions] if occurred_column is not None else []
+        )
         notifications.append(
             Notification(
                 user=user,
@@ -160,6 +172,12 @@ def alert(kind: str, rows: Sequence[Sequence], now: datetime) -> None:
                 title=title[:200],
                 body=body.format(due=f"{due:%a %d %b %H:%M} ({user.time_zone})"),
                 url=url,
+                occurred_at=min((at for at in occurred if at is not None), default=now),
+                items=[
+                    notification_item(kind="lead", pk=item.pk, label=str(item))
+                    for item in (leads.get(rows[p][_LEAD]) for p in positions[:ITEMS_MAX])
+                    if item is not None
+                ],
             )
         )
     notifications_create(notifications)

@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Role, User
-from accounts.services import notification_send
+from accounts.services import notification_item, notification_send
 from core import events
 from leads.models import Product
 from sla import events as topics
@@ -62,6 +62,8 @@ def _alert_commitment(risk: CommitmentRisk, row: dict, now: datetime) -> None:
             f"{risk.expected_by_now} were expected by now to reach {risk.committed} this month."
         ),
         url="/sla/compliance/",
+        occurred_at=risk.raised_at,
+        items=[notification_item(kind="product", pk=risk.product_id, label=row["product_name"])],
     )
     payload = {
         "agreement": risk.agreement_id,
