@@ -14,7 +14,7 @@ from leads.services import lead_assign
 from sla import services
 from sla.models import SLAClock
 from sla.services import HandOff
-from tests.leads.factories import LeadFactory
+from tests.leads.factories import LeadFactory, ProductFactory
 from tests.sla.factories import BusinessCalendarFactory, SLAAgreementFactory
 
 pytestmark = pytest.mark.django_db
@@ -209,3 +209,14 @@ def test_the_list_page_query_count_does_not_grow_with_the_items(
     with django_assert_num_queries(6):
         response = client.get(reverse("accounts:notifications"))
     assert response.content.decode().count('href="/leads/50/"') == 30
+
+
+def test_a_commitment_at_risk_names_its_product_and_happened_when_it_was_found(
+    office, marketer, manager
+):
+    product = ProductFactory(name="Analytics", code="analytics")
+    services.commitments_check(now=ny(2026, 1, 20, 12))
+    notification = only(marketer, "commitment_at_risk")
+    assert notification.occurred_at == ny(2026, 1, 20, 12)
+    assert notification.items == [{"type": "product", "id": product.pk, "label": "Analytics"}]
+    assert notification.linked_items() == [{"label": "Analytics", "url": None}]
