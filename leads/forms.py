@@ -6,10 +6,22 @@ import json
 from django import forms
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.html import format_html
 
 from accounts.models import Role, Team, User
 from leads import scoring
-from leads.imports import ATTRIBUTES, IGNORE, IMPORT_FIELDS, MAX_FILE_BYTES
+from leads.imports import (
+    ATTRIBUTE,
+    ATTRIBUTE_KEY_MAX,
+    ATTRIBUTE_PREFIX,
+    ATTRIBUTES,
+    IGNORE,
+    IMPORT_FIELDS,
+    MAX_FILE_BYTES,
+    attribute_key,
+    attribute_key_problem,
+    attribute_key_suggestion,
+)
 from leads.lifecycle import REASON_REQUIRED, STAGE_LABELS, allowed_targets
 from leads.models import Campaign, ContactAttempt, Lead, Product, SalesFeedback
 from leads.services.routing import countries_parse
@@ -251,31 +263,101 @@ class ImportUploadForm(forms.Form):
 MAPPING_CHOICES = [
     (IGNORE, "— Ignore this column —"),
     *IMPORT_FIELDS.items(),
-    (ATTRIBUTES, "Keep as an attribute (for fit rules)"),
+    (ATTRIBUTE, "Attribute, under the key below (for fit rules)"),
 ]
 
 
+class MappingChoiceField(forms.ChoiceField):
+    """A column's choice; the older "attributes" choice is taken as "attribute"."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return ATTRIBUTE if value == ATTRIBUTES else value
+
+
 class ImportMappingForm(forms.Form):
-    """One select per CSV column, pre-filled from the header."""
+    """Per CSV column, pre-filled from the header: the lead field it fills, or an attribute
+    with a key (the header as a slug, editable), or nothing."""
 
     def __init__(self, *args, header: list[str], mapping: dict[str, str], samples, **kwargs):
         super().__init__(*args, **kwargs)
         self.header = header
+        self.keys: dict[int, str] = {}
         for index, title in enumerate(header):
             example = ", ".join(value for value in samples.get(index, []) if value)[:80]
-            self.fields[f"col_{index}"] = forms.ChoiceField(
+            stored = mapping.get(str(index), IGNORE)
+            key = attribute_key(stored)
+            self.fields[f"col_{index}"] = MappingChoiceField(
                 label=title or f"Column {index + 1}",
                 choices=MAPPING_CHOICES,
                 required=False,
-                initial=mapping.get(str(index), IGNORE),
-                help_text=f"e.g. {example}" if example else "",
+                initial=ATTRIBUTE if key is not None or stored == ATTRIBUTES else stored,
+                # Help texts are not escaped when shown: the file's cells are.
+                help_text=format_html("e.g. {}", example) if example else "",
+            )
+            self.fields[f"key_{index}"] = forms.CharField(
+                label="Attribute key",
+                required=False,
+                strip=True,
+                initial=key or attribute_key_suggestion(title, index),
+                help_text="Lowercase letters, digits and _, at most 64; fit rules name it.",
+                widget=forms.TextInput(
+                    attrs={
+                        "maxlength": ATTRIBUTE_KEY_MAX,
+                        "spellcheck": "false",
+                        "autocomplete": "off",
+                    }
+                ),
             )
 
+    def columns(self):
+        """(column field, key field) per CSV column, for the template."""
+        return [(self[f"col_{index}"], self[f"key_{index}"]) for index in range(len(self.header))]
+
+    def clean(self):
+        cleaned = super().clean()
+        taken: dict[str, str] = {}
+        for index, title in enumerate(self.header):
+            if cleaned.get(f"col_{index}") != ATTRIBUTE:
+                continue
+            if f"key_{index}" in self.data:
+                key = cleaned.get(f"key_{index}") or ""
+            else:  # a form without the key (the older one): the header's slug
+                key = attribute_key_suggestion(title, index)
+            problem = attribute_key_problem(key)
+            if problem is None and key in taken:
+                problem = f"Column “{taken[key]}” is kept under {key} already; give another key."
+            if problem:
+                self.add_error(f"key_{index}", problem)
+                continue
+            taken[key] = title or f"Column {index + 1}"
+            self.keys[index] = key
+        return cleaned
+
+    def _choice(self, index: int) -> str:
+        if self.is_bound:
+            return self.cleaned_data.get(f"col_{index}") or IGNORE
+        return self[f"col_{index}"].initial or IGNORE
+
     def mapping(self) -> dict[str, str]:
-        return {
-            str(index): self.cleaned_data.get(f"col_{index}") or IGNORE
-            for index in range(len(self.header))
-        }
+        """Column position → lead field, `attribute:<key>`, or '' (ignored). For a form
+        with errors, the columns whose choice is valid (the preview of what is right)."""
+        if not self.is_bound:
+            self.keys = {
+                index: self[f"key_{index}"].initial
+                for index in range(len(self.header))
+                if self._choice(index) == ATTRIBUTE
+            }
+        else:
+            self.is_valid()
+        chosen = {}
+        for index in range(len(self.header)):
+            field = self._choice(index)
+            if field == ATTRIBUTE:
+                key = self.keys.get(index)
+                field = f"{ATTRIBUTE_PREFIX}{key}" if key else IGNORE
+            chosen[str(index)] = field
+        return chosen
 
 
 class RoutingRuleForm(forms.Form):

@@ -5,6 +5,10 @@ The flow is: `lead_import_create` (upload: the file is checked and kept, its hea
 `lead_import_run` (called by the Celery task: batches of up to `BATCH_SIZE` rows go through
 `leads_upsert`; every rejected row lands in the error report with its messages).
 
+A column fills a lead field, or a named attribute (`attribute:<key>`: the value is stored
+under `key` in `Lead.attributes`, where fit rules read it), or is ignored. `import_preview`
+shows the first rows as they would be stored, without writing anything.
+
 Empty cells are left out of a row, so an import never blanks a field of an existing lead.
 """
 
@@ -12,6 +16,7 @@ import csv
 import io
 import logging
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +30,8 @@ from accounts.models import User
 from core import csv as safe_csv
 from core import jobs
 from core.errors import DomainError
-from leads.models import LeadImport
+from leads.models import Lead, LeadImport
+from leads.rows import References, RowValidator
 from leads.services.records import leads_upsert
 
 IMPORT_TASK = "leads.import_tasks.lead_import_run"
@@ -36,8 +42,14 @@ BATCH_SIZE = 1000
 MAX_FILE_BYTES = 50 * 1024 * 1024
 DELIMITERS = (",", ";", "\t")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+# "attributes" is the older mapping (the column's title is the key), still run as it was;
+# a mapping of today names the key: "attribute:company_size".
 ATTRIBUTES = "attributes"
+ATTRIBUTE = "attribute"
+ATTRIBUTE_PREFIX = "attribute:"
+ATTRIBUTE_KEY_MAX = 64
 IGNORE = ""
+PREVIEW_ROWS = 5
 
 # Lead fields a column can fill, with the labels shown in the mapping form.
 IMPORT_FIELDS: dict[str, str] = {
@@ -95,6 +107,40 @@ class CsvFile:
 
 def normalise_header(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", title.strip().lower()).strip("_")
+
+
+def attribute_key_suggestion(title: str, index: int) -> str:
+    """The key a column's values are stored under when kept as an attribute: its title as a
+    slug ("Company size" → "company_size"), else `column_<n>`."""
+    plain = unicodedata.normalize("NFKD", title.replace("ß", "ss")).encode("ascii", "ignore")
+    plain = plain.decode()
+    key = normalise_header(plain)[:ATTRIBUTE_KEY_MAX].strip("_")
+    if key in IMPORT_FIELDS or key == "email_domain":
+        key = f"{key}_value"
+    return key or f"column_{index + 1}"
+
+
+def attribute_key_problem(key: str) -> str | None:
+    """Why `key` cannot name an attribute (in plain words), or None when it can."""
+    if not key:
+        return "Give the attribute a key, e.g. company_size."
+    if len(key) > ATTRIBUTE_KEY_MAX:
+        return f"At most {ATTRIBUTE_KEY_MAX} characters (this key has {len(key)})."
+    if not re.fullmatch(r"[a-z0-9_]+", key):
+        return "Use lowercase letters, digits and _ only, e.g. company_size."
+    if key in IMPORT_FIELDS:
+        return (
+            f"“{key}” is a lead field: map the column to {IMPORT_FIELDS[key]} instead, or give "
+            "another key."
+        )
+    if key == "email_domain":
+        return "“email_domain” is read from the email address; give another key."
+    return None
+
+
+def attribute_key(field: str) -> str | None:
+    """The attribute key of a mapping value ("attribute:company_size"), else None."""
+    return field[len(ATTRIBUTE_PREFIX) :] if field.startswith(ATTRIBUTE_PREFIX) else None
 
 
 def suggest_field(title: str) -> str:
@@ -187,6 +233,7 @@ def check_mapping(header: list[str], mapping: dict[str, str]) -> dict[str, str]:
     """The mapping without ignored columns; `DomainError` when it cannot import leads."""
     cleaned: dict[str, str] = {}
     used: dict[str, str] = {}
+    keys: dict[str, str] = {}
     for key, field in mapping.items():
         try:
             index = int(key)
@@ -194,7 +241,23 @@ def check_mapping(header: list[str], mapping: dict[str, str]) -> dict[str, str]:
             raise DomainError(f"Unknown column {key!r}.", field="mapping") from None
         if not 0 <= index < len(header):
             raise DomainError(f"Unknown column {key!r}.", field="mapping")
+        if not isinstance(field, str):
+            raise DomainError(f"Unknown mapping for column “{header[index]}”.", field="mapping")
         if field == IGNORE:
+            continue
+        name = attribute_key(field)
+        if name is not None:
+            problem = attribute_key_problem(name)
+            if problem:
+                raise DomainError(f"Column “{header[index]}”: {problem}", field="mapping")
+            if name in keys:
+                raise DomainError(
+                    f"Columns “{keys[name]}” and “{header[index]}” both fill the attribute "
+                    f"{name}; give one of them another key.",
+                    field="mapping",
+                )
+            keys[name] = header[index]
+            cleaned[str(index)] = field
             continue
         if field != ATTRIBUTES and field not in IMPORT_FIELDS:
             raise DomainError(f"“{field}” is not a lead field.", field="mapping")
@@ -242,7 +305,8 @@ def _data_rows(lead_import: LeadImport) -> Iterator[tuple[int, list[str]]]:
 
 
 def row_to_lead(cells: list[str], mapping: dict[str, str], header: list[str]) -> dict:
-    """The upsert dict for one row: mapped, non-empty cells; 'attributes' columns grouped."""
+    """The upsert dict for one row: mapped, non-empty cells; attribute columns grouped under
+    their keys (the older 'attributes' mapping keys them by the column's title)."""
     data: dict = {}
     attributes: dict[str, str] = {}
     for key, field in mapping.items():
@@ -250,7 +314,10 @@ def row_to_lead(cells: list[str], mapping: dict[str, str], header: list[str]) ->
         value = cells[index].strip() if index < len(cells) else ""
         if not value:
             continue
-        if field == ATTRIBUTES:
+        name = attribute_key(field)
+        if name is not None:
+            attributes[name] = value
+        elif field == ATTRIBUTES:
             attributes[header[index]] = value
         else:
             data[field] = value
@@ -323,6 +390,104 @@ def _process_batch(
         number, cells = origins[error["index"]]
         rejected.append((number, cells, _messages(error["errors"], mapping, header)))
     return len(result.created), len(result.updated), sorted(rejected)
+
+
+# -- preview --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreviewColumn:
+    title: str  # the CSV column's
+    label: str  # what it fills: a lead field's label, or the attribute's key
+    is_attribute: bool
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    number: int  # the spreadsheet row (the header is row 1)
+    values: list[str]  # per preview column, as it would be stored ("" when left empty)
+    updates: bool  # its external id is a lead's already
+    problem: str  # why the import would reject it ("" when it would not)
+
+
+@dataclass(frozen=True)
+class ImportPreview:
+    columns: list[PreviewColumn]
+    rows: list[PreviewRow]
+
+
+# Fields stored as an id: the preview shows what the file says, once it is known.
+_REFERENCES = ("campaign", "product", "persona")
+
+
+def _fills_something(field: object) -> bool:
+    if not isinstance(field, str) or field == IGNORE:
+        return False
+    name = attribute_key(field)
+    if name is not None:
+        return attribute_key_problem(name) is None
+    return field in IMPORT_FIELDS or field == ATTRIBUTES
+
+
+def import_preview(
+    lead_import: LeadImport, mapping: dict[str, str], *, count: int = PREVIEW_ROWS
+) -> ImportPreview:
+    """The first `count` data rows as the import would store them with `mapping` (lead
+    fields normalised the way the import does, attributes under their keys), each with the
+    reason it would be rejected. Reads only: five queries whatever the file's size."""
+    header = lead_import.header
+    # What a mapping may hold, ignored columns left out (as `check_mapping` does).
+    mapping = {
+        key: field
+        for key, field in mapping.items()
+        if key.isdigit() and int(key) < len(header) and _fills_something(field)
+    }
+    order = sorted((int(key), field) for key, field in mapping.items())
+    columns = []
+    for index, field in order:
+        name = attribute_key(field)
+        if name is None and field == ATTRIBUTES:
+            name = header[index]
+        columns.append(
+            PreviewColumn(
+                title=header[index],
+                label=name if name is not None else IMPORT_FIELDS.get(field, field),
+                is_attribute=name is not None,
+            )
+        )
+    sample = []
+    for row in _data_rows(lead_import):
+        sample.append(row)
+        if len(sample) == count:
+            break
+    leads = [row_to_lead(cells, mapping, header) for _, cells in sample]
+    wanted = {str(lead["external_id"]) for lead in leads if lead.get("external_id")}
+    known = set(Lead.objects.filter(external_id__in=wanted).values_list("external_id", flat=True))
+    check = RowValidator(refs=References.load(), now=timezone.now())
+    rows = []
+    for (number, cells), lead in zip(sample, leads, strict=True):
+        updates = lead.get("external_id") in known
+        problem = _row_shape_error(cells, header) or ""
+        stored: dict = {}
+        if not problem:
+            stored, errors = check(lead, creating=not updates)
+            if errors:
+                problem = _messages(errors, mapping, header)
+        values = []
+        for index, field in order:
+            cell = cells[index].strip() if index < len(cells) else ""
+            name = attribute_key(field)
+            if name is None and field == ATTRIBUTES:
+                name = header[index]
+            if name is not None:
+                value = (stored.get("attributes") or {}).get(name, cell)
+            elif field in _REFERENCES or field not in stored:
+                value = cell
+            else:
+                value = stored[field]
+            values.append("" if value is None else str(value))
+        rows.append(PreviewRow(number=number, values=values, updates=updates, problem=problem))
+    return ImportPreview(columns=columns, rows=rows)
 
 
 def lead_import_run(

@@ -7,7 +7,7 @@ from itertools import islice
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -75,29 +75,42 @@ def _samples(lead_import: LeadImport, count: int = 3) -> dict[int, list[str]]:
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_mapping(request, pk):
+    """The column mapping with a preview of the first rows as they would be stored.
+
+    A POST imports, unless it asks for the preview only ("preview", or any htmx request,
+    which answers the preview alone); a preview never writes anything.
+    """
     lead_import = _import_for(request, pk)
     if lead_import.status != LeadImport.Status.MAPPING:
+        if request.htmx:
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = lead_import.get_absolute_url()
+            return response
         return redirect(lead_import)
+    posted = request.method == "POST"
     form = ImportMappingForm(
-        request.POST if request.method == "POST" else None,
+        request.POST if posted else None,
         header=lead_import.header,
         mapping=lead_import.mapping,
         samples=_samples(lead_import),
     )
-    if request.method == "POST" and form.is_valid():
+    previewing = request.htmx or "preview" in request.POST
+    if posted and not previewing and form.is_valid():
         try:
             imports.lead_import_start(lead_import=lead_import, mapping=form.mapping())
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
             return redirect(lead_import)
-    status = 400 if form.errors else 200
-    return render(
-        request,
-        "leads/import_mapping.html",
-        {"form": form, "lead_import": lead_import},
-        status=status,
-    )
+    context = {
+        "form": form,
+        "lead_import": lead_import,
+        "preview": imports.import_preview(lead_import, form.mapping()),
+    }
+    if request.htmx:
+        return render(request, "leads/_import_preview.html", context)
+    status = 400 if posted and form.errors else 200
+    return render(request, "leads/import_mapping.html", context, status=status)
 
 
 @login_required
