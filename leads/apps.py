@@ -41,6 +41,8 @@ class LeadsConfig(AppConfig):
         )
         sales = (
             *reading,
+            # Their own leads only (leads.selectors.can_edit).
+            "leads.change_lead",
             "leads.add_stagetransition",
             "leads.add_contactattempt",
             "leads.add_salesfeedback",

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+from decimal import Decimal
 
 from django import forms
 from django.db.models import Q
@@ -9,6 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.models import Role, Team, User
+from core.bounds import MAX_MONEY
 from leads import scoring
 from leads.imports import (
     ATTRIBUTE,
@@ -22,7 +24,7 @@ from leads.imports import (
     attribute_key_problem,
     attribute_key_suggestion,
 )
-from leads.lifecycle import REASON_REQUIRED, STAGE_LABELS, allowed_targets
+from leads.lifecycle import REASON_REQUIRED, STAGE_LABELS, Stage, allowed_targets
 from leads.models import Campaign, ContactAttempt, Lead, Product, SalesFeedback
 from leads.services.routing import countries_parse
 from personas.models import Persona
@@ -131,18 +133,43 @@ class TransitionForm(forms.Form):
         max_length=255,
         help_text="Needed for recycled, disqualified and lost.",
     )
+    # Only while the lead has no amount and may become a customer: won revenue needs it.
+    amount = forms.DecimalField(
+        required=False,
+        label="Deal amount",
+        max_digits=None,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=MAX_MONEY,
+        help_text="Needed to move the lead to Customer: the lead has no amount yet.",
+        error_messages={
+            "min_value": "The amount of a won deal must be more than 0.",
+            "max_value": f"The amount can be at most {MAX_MONEY:,}.",
+            "invalid": "Give the amount as a number, e.g. 1200.00.",
+        },
+        # static/js/app.js shows the field only while Customer is chosen.
+        widget=forms.NumberInput(attrs={"step": "0.01", "data-shown-with": "to_stage=customer"}),
+    )
 
     def __init__(self, *args, lead: Lead, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["to_stage"].choices = [
-            (stage.value, STAGE_LABELS[stage]) for stage in allowed_targets(lead.stage)
-        ]
+        targets = allowed_targets(lead.stage)
+        self.fields["to_stage"].choices = [(stage.value, STAGE_LABELS[stage]) for stage in targets]
+        self.asks_amount = Stage.CUSTOMER in targets and not lead.amount
+        if not self.asks_amount:
+            del self.fields["amount"]
 
     def clean(self):
         cleaned = super().clean()
         stage, reason = cleaned.get("to_stage"), cleaned.get("reason", "")
         if stage in REASON_REQUIRED and not reason.strip():
             self.add_error("reason", f"Say why the lead moves to {STAGE_LABELS[stage]}.")
+        if self.asks_amount:
+            if stage == Stage.CUSTOMER and cleaned.get("amount") is None:
+                if "amount" not in self.errors:
+                    self.add_error("amount", "Give the deal's amount: won revenue counts it.")
+            elif stage != Stage.CUSTOMER:
+                cleaned["amount"] = None  # typed, then another stage chosen: not saved
         return cleaned
 
 

@@ -52,14 +52,17 @@ class References:
     ids: dict[str, set[int]] = field(default_factory=dict)
     keys: dict[str, dict[str, int]] = field(default_factory=dict)
     names: Names = field(default_factory=Names)
+    # Archived campaigns: kept on the leads that have them, refused for new leads.
+    archived: dict[str, set[int]] = field(default_factory=dict)
 
     @classmethod
     def load(cls) -> References:
         """Three small queries, whatever the number of rows."""
         from personas.models import Persona
 
+        campaigns = list(Campaign.objects.values_list("id", "name", "archived_at"))
         names = Names(
-            campaigns=dict(Campaign.objects.values_list("id", "name")),
+            campaigns={pk: name for pk, name, _ in campaigns},
             personas=dict(Persona.objects.values_list("id", "name")),
         )
         products: dict[str, int] = {}
@@ -80,6 +83,7 @@ class References:
                 "persona": {name.casefold(): pk for pk, name in names.personas.items()},
             },
             names=names,
+            archived={"campaign": {pk for pk, _, archived_at in campaigns if archived_at}},
         )
 
 
@@ -91,6 +95,7 @@ class ReferenceField(serializers.Field):
         "invalid": "Give a {label}.",
         "no_id": "There is no {kind} with id {value}.",
         "no_key": "There is no {kind} “{value}”.",
+        "archived": "The {kind} “{value}” is archived: new leads go to an active one.",
     }
 
     def __init__(self, *, kind: str, label: str, **kwargs):
@@ -115,11 +120,15 @@ class ReferenceField(serializers.Field):
                 self.fail("invalid", label=self.label)
             if pk not in refs.ids[self.kind]:
                 self.fail("no_id", kind=self.kind, value=str(pk)[:20])
-            return pk
-        key = data.strip().casefold()
-        if key not in refs.keys[self.kind]:
-            self.fail("no_key", kind=self.kind, value=data.strip()[:80])
-        return refs.keys[self.kind][key]
+        else:
+            key = data.strip().casefold()
+            if key not in refs.keys[self.kind]:
+                self.fail("no_key", kind=self.kind, value=data.strip()[:80])
+            pk = refs.keys[self.kind][key]
+        if self.context.get("creating") and pk in refs.archived.get(self.kind, ()):
+            name = getattr(refs.names, f"{self.kind}s", {}).get(pk, pk)
+            self.fail("archived", kind=self.kind, value=str(name)[:80])
+        return pk
 
     def to_representation(self, value):
         return value
@@ -248,7 +257,7 @@ class RowValidator:
 
     def __init__(self, *, refs: References, now: datetime):
         context = {"refs": refs, "now": now}
-        self._create = LeadRowSerializer(context=context)
+        self._create = LeadRowSerializer(context={**context, "creating": True})
         self._update = LeadRowSerializer(context=context, partial=True)
 
     def __call__(self, row: object, *, creating: bool) -> tuple[dict, dict[str, list[str]]]:

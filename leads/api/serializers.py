@@ -12,6 +12,7 @@ from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from accounts.models import User
+from core.fields import MoneyField
 from leads.lifecycle import STAGE_LABELS
 from leads.models import (
     Campaign,
@@ -139,6 +140,14 @@ class TransitionInputSerializer(serializers.Serializer):
     to = serializers.ChoiceField(choices=list(STAGE_LABELS.items()))
     reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
     at = AwareDateTimeField(required=False, help_text="For back-fills; defaults to now.")
+    amount = MoneyField(
+        required=False,
+        allow_null=True,
+        help_text=(
+            "customer only: the won deal's amount (> 0), saved on the lead. Required when "
+            "the lead has no amount yet, so won revenue is never silently 0."
+        ),
+    )
 
 
 class ReportFiltersSerializer(serializers.Serializer):
@@ -181,6 +190,11 @@ class HistoryStepSerializer(serializers.Serializer):
     )
     reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    amount = MoneyField(
+        required=False,
+        allow_null=True,
+        help_text="transition to customer: the won deal's amount, when the lead has none.",
+    )
 
     def validate(self, data):
         missing = {
@@ -312,9 +326,11 @@ class CampaignSerializer(serializers.ModelSerializer):
             "cost",
             "starts_on",
             "ends_on",
+            "archived_at",
             "created_at",
         ]
-        read_only_fields = ["created_at"]
+        # Archiving is a page action (kept with its instant); the API shows it.
+        read_only_fields = ["archived_at", "created_at"]
 
     def validate(self, data):
         starts_on = data.get("starts_on", getattr(self.instance, "starts_on", None))

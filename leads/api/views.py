@@ -149,6 +149,10 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     )
     def partial_update(self, request, pk=None):
         lead = self.get_object()
+        if not selectors.can_edit(request.user, lead):
+            self.permission_denied(
+                request, message="Only the lead's owner, marketing or a manager edits it."
+            )
         lead = services.lead_update(lead=lead, data=_object_body(request.data), actor=request.user)
         return Response(s.LeadSerializer(lead).data)
 
@@ -189,7 +193,11 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         request=s.TransitionInputSerializer,
         responses={201: _with_lead("transition", s.StageTransitionSerializer)},
         summary="Move a lead to another stage",
-        description="An impossible move is a 400 that says which moves are possible.",
+        description=(
+            "An impossible move is a 400 that says which moves are possible. A move to "
+            "customer needs an amount: the lead's, or `amount` sent with the move (a 400 on "
+            "`amount` otherwise)."
+        ),
     )
     @action(detail=True, methods=["post"])
     def transition(self, request, pk=None):
@@ -205,6 +213,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             actor=request.user,
             reason=data["reason"],
             at=data.get("at"),
+            amount=data.get("amount"),
         )
         return self._answer("transition", transition, s.StageTransitionSerializer, lead.pk)
 
@@ -369,12 +378,25 @@ class ProductViewSet(viewsets.ModelViewSet):
     filterset_fields = ["is_active", "code"]
 
 
+class CampaignFilter(django_filters.FilterSet):
+    archived = django_filters.BooleanFilter(
+        method="filter_archived", label="true: archived campaigns only; false: active only."
+    )
+
+    class Meta:
+        model = Campaign
+        fields = ["channel", "source", "product", "archived"]
+
+    def filter_archived(self, queryset, name, value):
+        return queryset.filter(archived_at__isnull=not value)
+
+
 class CampaignViewSet(viewsets.ModelViewSet):
     queryset = Campaign.objects.order_by("-starts_on", "name")
     serializer_class = s.CampaignSerializer
     permission_classes = [IsAuthenticated, ActionPermission]
     required_permissions = _crud("campaign")
-    filterset_fields = ["channel", "source", "product"]
+    filterset_class = CampaignFilter
 
 
 @extend_schema_view(

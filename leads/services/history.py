@@ -98,6 +98,7 @@ def lead_history_apply(
                             actor=actor,
                             reason=step.get("reason") or "",
                             at=step["at"],
+                            amount=step.get("amount"),
                             now=now,
                         ).pk
                     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
@@ -57,6 +58,7 @@ ROW_FIELDS = (
     "email",
     "first_name",
     "last_name",
+    "amount",
 )
 MOVE_FIELDS = (
     "stage",
@@ -72,11 +74,17 @@ MOVE_FIELDS = (
     "team_id",
     "updated_at",
 )
+WON_AMOUNT_MISSING = "Give the deal's amount to move the lead to Customer: won revenue counts it."
+WON_AMOUNT_NOT_POSITIVE = "The amount of a won deal must be more than 0."
 
 
 @dataclass(frozen=True)
 class MoveRequest:
-    """A move asked for lead `lead_id`; `at` None means now."""
+    """A move asked for lead `lead_id`; `at` None means now.
+
+    `amount` (money, > 0) is the won deal's amount, for a move to `customer` only: a lead
+    becomes a customer only with an amount, its own or this one, so won revenue is never
+    silently 0."""
 
     lead_id: int
     to_stage: str
@@ -84,6 +92,7 @@ class MoveRequest:
     reason: str = ""
     actor_id: int | None = None
     definition_id: int | None = None
+    amount: Decimal | None = None
 
 
 class MoveRefused(DomainError):
@@ -103,6 +112,7 @@ class Plan:
     transitions: list[dict] = field(default_factory=list)
     moved: list[int] = field(default_factory=list)  # lead ids, first move order
     refused: list[MoveRefused] = field(default_factory=list)
+    amounts_set: list[int] = field(default_factory=list)  # lead ids whose amount a move set
 
 
 def state_of(row: Mapping) -> LeadState:
@@ -124,13 +134,26 @@ def leads_lock(lead_ids: Sequence[int], *, extra: Sequence[str] = ()) -> dict[in
     return {row["id"]: row for row in rows}
 
 
+def _won_amount_problem(row: Mapping, move: MoveRequest) -> tuple[str, str] | None:
+    """(field, message) when `move` may not make the lead a customer for want of an amount."""
+    if move.amount is not None:
+        if move.to_stage != lifecycle.Stage.CUSTOMER:
+            return "amount", "An amount goes with a move to Customer only; edit the lead instead."
+        return None if move.amount > 0 else ("amount", WON_AMOUNT_NOT_POSITIVE)
+    if move.to_stage == lifecycle.Stage.CUSTOMER and not row.get("amount"):
+        return "amount", WON_AMOUNT_MISSING
+    return None
+
+
 def moves_plan(
     rows: dict[int, dict], moves: Sequence[MoveRequest], *, now: datetime, refuse: bool = True
 ) -> Plan:
     """Apply `moves` in order to `rows` (lead rows by id, changed in place).
 
     A refused move raises `MoveRefused` (`refuse`), or is listed in `plan.refused` and
-    skipped. Rows must carry `last_move_at` (None for a lead without transitions).
+    skipped. Rows must carry `last_move_at` (None for a lead without transitions) and
+    `amount`: a move to `customer` needs the lead's amount or the move's own (which is
+    written to the row; `plan.amounts_set` lists those leads).
     """
     plan = Plan(rows=rows)
     seen: set[int] = set()
@@ -161,10 +184,21 @@ def moves_plan(
                 raise refusal from exc
             plan.refused.append(refusal)
             continue
+        # A move the lifecycle allows, which may still lack the amount a win needs.
+        problem = _won_amount_problem(row, move)
+        if problem is not None:
+            refusal = MoveRefused(problem[1], index=index, lead_id=move.lead_id, field=problem[0])
+            if refuse:
+                raise refusal
+            plan.refused.append(refusal)
+            continue
         for name in STATE_FIELDS:
             row[name] = getattr(state, name)
         row["last_move_at"] = state.last_move_at
         row["updated_at"] = now
+        if move.amount is not None:
+            row["amount"] = move.amount
+            plan.amounts_set.append(move.lead_id)
         plan.transitions.append(
             {
                 "lead_id": move.lead_id,
@@ -188,7 +222,8 @@ def moves_plan(
 def moves_record(plan: Plan, *, now: datetime, write_leads: bool = True) -> list[dict]:
     """Write a plan: route who needs an owner, insert the transitions, update the leads
     (unless `write_leads` is False: the caller writes their rows itself, e.g. new leads it
-    inserts afterwards), record the routing assignments, and publish the batch's events.
+    inserts afterwards, amounts the moves set included), record the routing assignments,
+    and publish the batch's events.
 
     Answers the transitions written (dicts with their ids). Runs inside the caller's
     transaction, with the leads locked (or not inserted yet).
@@ -229,8 +264,16 @@ def moves_record(plan: Plan, *, now: datetime, write_leads: bool = True) -> list
         rows_insert(StageTransition, written, now=now)
         if write_leads:
             rows_update(Lead, [rows[lead_id] for lead_id in plan.moved], MOVE_FIELDS)
+            if plan.amounts_set:
+                rows_update(Lead, [rows[lead_id] for lead_id in plan.amounts_set], ["amount"])
         assignments_write(assignments, rows, [], now=now)
         _publish(written, handoffs + routed_handoffs, now=now)
+        if plan.amounts_set:
+            events.publish(
+                topics.CHANGED,
+                [{"lead": lead_id, "fields": ["amount"]} for lead_id in plan.amounts_set],
+                occurred_at=now,
+            )
     return written
 
 
@@ -288,12 +331,15 @@ def lead_transition(
     reason: str = "",
     at: datetime | None = None,
     definition: QualificationDefinition | None = None,
+    amount: Decimal | None = None,
     now: datetime | None = None,
 ) -> StageTransition:
     """Move one lead to `to_stage` (a batch of one); answers the recorded transition.
 
     `at` back-fills the move (not before the lead's last transition). Two concurrent moves
     of one lead are serialised by the row lock: the second sees the first one's stage.
+    A move to `customer` needs an amount: the lead's, or `amount` (> 0), which is saved
+    on the lead with the move; without either it is refused (`DomainError` on `amount`).
     """
     lead_id = lead if isinstance(lead, int) else lead.pk
     result = moves_apply(
@@ -305,6 +351,7 @@ def lead_transition(
                 reason=reason or "",
                 actor_id=actor.pk if actor else None,
                 definition_id=definition.pk if definition else None,
+                amount=amount,
             )
         ],
         now=now,

@@ -41,6 +41,19 @@ def _new_lead(values: dict, now: datetime) -> dict:
     return {**_DEFAULTS, "attributes": {}, "score_details": {}, "created_at": now, **values}
 
 
+CUSTOMER_AMOUNT_KEPT = "A customer's amount cannot be removed: won revenue counts it."
+
+
+def _removes_won_amount(lead: dict | None, values: dict) -> bool:
+    """Would `values` take the amount off a customer (won revenue would silently drop)?"""
+    return (
+        lead is not None
+        and lead["stage"] == "customer"
+        and "amount" in values
+        and not values["amount"]
+    )
+
+
 # Advisory-lock namespace of external ids (see `_lock_external_ids`).
 EXTERNAL_ID_LOCKS = 7301
 
@@ -118,6 +131,8 @@ def leads_upsert(
             external_id = _external_id(row)
             lead = existing.get(external_id) if external_id else None
             values, errors = check(row, creating=lead is None)
+            if not errors and _removes_won_amount(lead, values):
+                errors["amount"] = [CUSTOMER_AMOUNT_KEPT]
             if external_id and external_id in seen and "external_id" not in errors:
                 errors["external_id"] = [
                     f"“{external_id}” is also in row {seen[external_id]} of this request; "
@@ -275,7 +290,9 @@ def lead_create(*, data: dict, actor: User | None, now: datetime | None = None) 
 
 
 def lead_update(*, lead: Lead, data: dict, actor: User | None, now: datetime | None = None) -> Lead:
-    """Change some of a lead's fields (`stage` and `score` are not among them) and rescore it."""
+    """Change some of a lead's fields (`stage` and `score` are not among them) and rescore it.
+
+    The `lead.changed` event names the fields sent; a customer keeps an amount."""
     now = now or timezone.now()
     refs = References.load()
     values, errors = RowValidator(refs=refs, now=now)(data, creating=False)
@@ -292,6 +309,8 @@ def lead_update(*, lead: Lead, data: dict, actor: User | None, now: datetime | N
         locked = _locked_rows(pk=lead.pk)
         if not locked:
             raise DomainError("This lead no longer exists.")
+        if _removes_won_amount(locked[0], values):
+            raise ValidationError({"amount": [CUSTOMER_AMOUNT_KEPT]})
         row = {**locked[0], **values}
         _save(creates=[], updates=[row], fields=set(values), actor=actor, now=now, names=refs.names)
     return Lead.objects.get(pk=lead.pk)

@@ -6,8 +6,22 @@ Views validate with a form, call one service, and render; refusals from a servic
 its own; this package gathers them for `leads.urls`.
 """
 
+from leads.views.campaigns import (
+    campaign_archive,
+    campaign_create,
+    campaign_detail,
+    campaign_edit,
+    campaign_list,
+    product_archive,
+    product_create,
+    product_delete,
+    product_detail,
+    product_edit,
+    product_list,
+)
 from leads.views.definitions import definition_activate, definitions, rescore_progress
 from leads.views.imports import import_detail, import_errors, import_mapping, import_upload
+from leads.views.lead_edit import lead_edit
 from leads.views.leads import assign, attempt, detail, export, feedback, index, transition
 from leads.views.routing import (
     routing_rule_delete,
@@ -19,6 +33,11 @@ from leads.views.routing import (
 __all__ = [
     "assign",
     "attempt",
+    "campaign_archive",
+    "campaign_create",
+    "campaign_detail",
+    "campaign_edit",
+    "campaign_list",
     "definition_activate",
     "definitions",
     "detail",
@@ -29,6 +48,13 @@ __all__ = [
     "import_mapping",
     "import_upload",
     "index",
+    "lead_edit",
+    "product_archive",
+    "product_create",
+    "product_delete",
+    "product_detail",
+    "product_edit",
+    "product_list",
     "rescore_progress",
     "routing_rule_delete",
     "routing_rule_edit",

@@ -23,6 +23,7 @@ from leads.forms import (
 from leads.models import Lead
 from leads.selectors import (
     can_assign,
+    can_edit,
     can_log_sales_touches,
     can_move,
     leads_visible_to,
@@ -204,6 +205,7 @@ def _lead_context(request, lead: Lead, **bound_forms) -> dict:
         "can_touch": touches,
         "can_assign": can_assign(user),
         "can_move": can_move(user, lead),
+        "can_edit": can_edit(user, lead),
         **forms,
     }
 
@@ -247,6 +249,7 @@ def transition(request, pk):
                 to_stage=form.cleaned_data["to_stage"],
                 actor=request.user,
                 reason=form.cleaned_data["reason"],
+                amount=form.cleaned_data.get("amount"),
             )
         except DomainError as exc:
             _add_domain_error(form, exc, {"to": "to_stage"})

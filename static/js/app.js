@@ -58,3 +58,24 @@
     }
   });
 })();
+
+// <input data-shown-with="to_stage=customer">: the field (with its label and help) shows only
+// while its form's control `to_stage` holds `customer` (e.g. the deal amount of a move).
+(function () {
+  function update(root) {
+    (root || document).querySelectorAll("[data-shown-with]").forEach(function (field) {
+      const rule = field.dataset.shownWith.split("=");
+      const control = field.form && field.form.elements[rule[0]];
+      if (!control) return;
+      const wrapper = field.closest(".mb-3") || field;
+      const shown = control.value === rule[1];
+      wrapper.hidden = !shown;
+      field.disabled = !shown;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { update(); });
+  document.addEventListener("htmx:afterSettle", function () { update(); });
+  document.addEventListener("change", function (event) {
+    if (event.target.form && event.target.form.querySelector("[data-shown-with]")) update(event.target.form);
+  });
+})();

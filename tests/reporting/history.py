@@ -107,7 +107,9 @@ def random_histories(count: int, *, seed: int, first_day: int = 0, days: int = 3
             if when >= timezone.now() - HOUR:
                 break
             stage = rng.choice(targets)
-            move(lead, stage, when)
+            # A win needs an amount: a lead that had none gets one with the move.
+            won = stage == Stage.CUSTOMER and lead.amount is None
+            move(lead, stage, when, **({"amount": Decimal(100)} if won else {}))
 
 
 def reference_rows(group_by: str = "all"):
