@@ -137,4 +137,4 @@ class Notification(models.Model):
 
 
 # The page of each kind of object a notification may name: a URL name taking the object's id.
-NOTIFICATION_ITEM_PAGES = {"lead": "leads:detail"}
+NOTIFICATION_ITEM_PAGES = {"lead": "leads:detail", "definition": "leads:definition_detail"}

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from django.utils import timezone
 
-MODULES = ("business_hours", "leads", "sla", "reporting", "scale")
+MODULES = ("business_hours", "leads", "definitions", "sla", "reporting", "scale")
 # `tiny` only checks that the benchmarks run (the test suite uses it). A module that does not
 # list it in its `SCALES` runs at `small` instead.
 TINY = "tiny"

@@ -271,6 +271,34 @@ class DefinitionForm(forms.Form):
         return cleaned
 
 
+class DefinitionEditForm(DefinitionForm):
+    """A draft's name, description and rules; its stage is fixed."""
+
+    def __init__(self, *args, stage: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["stage"].initial = stage
+        self.fields["stage"].disabled = True
+
+
+class DefinitionPreviewForm(DefinitionForm):
+    """The rules being edited, as the builder sends them for a preview."""
+
+    name = None
+    description = None
+
+
+class SendBackForm(forms.Form):
+    comment = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="What should change",
+        error_messages={
+            "required": "Say what should change before sending it back.",
+            "max_length": "Keep the comment under 2,000 characters.",
+        },
+    )
+
+
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
         label="CSV file",

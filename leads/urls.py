@@ -24,7 +24,14 @@ urlpatterns = [
     path("products/<int:pk>/archive/", views.product_archive, name="product_archive"),
     path("products/<int:pk>/delete/", views.product_delete, name="product_delete"),
     path("definitions/", views.definitions, name="definitions"),
+    path("definitions/new/", views.definition_new, name="definition_new"),
+    path("definitions/preview/", views.definition_preview, name="definition_preview"),
+    path("definitions/<int:pk>/", views.definition_detail, name="definition_detail"),
     path("definitions/<int:pk>/activate/", views.definition_activate, name="definition_activate"),
+    path("definitions/<int:pk>/submit/", views.definition_submit, name="definition_submit"),
+    path(
+        "definitions/<int:pk>/send-back/", views.definition_send_back, name="definition_send_back"
+    ),
     path("rescoring/<int:pk>/", views.rescore_progress, name="rescore_progress"),
     path("imports/", views.import_upload, name="import_upload"),
     path("imports/<int:pk>/", views.import_detail, name="import_detail"),

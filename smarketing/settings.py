@@ -331,6 +331,7 @@ SPECTACULAR_SETTINGS = {
         "ValueSourceEnum": "goals.models.RevenuePlan.Source",
         "AgreementStatusEnum": "sla.models.SLAAgreement.Status",
         "DefinitionStatusEnum": "leads.models.QualificationDefinition.Status",
+        "DefinitionStageEnum": "leads.api.serializers.DEFINITION_STAGES",
         "PersonaStatusEnum": "personas.models.Persona.Status",
     },
 }

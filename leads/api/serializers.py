@@ -342,6 +342,10 @@ class CampaignSerializer(serializers.ModelSerializer):
         return data
 
 
+# The stages a definition is for, as the model names them (one enum in the schema).
+DEFINITION_STAGES = QualificationDefinition._meta.get_field("stage").choices
+
+
 class DefinitionSerializer(serializers.ModelSerializer):
     class Meta:
         model = QualificationDefinition
@@ -358,13 +362,60 @@ class DefinitionSerializer(serializers.ModelSerializer):
             "activated_by",
             "activated_at",
             "retired_at",
+            "submitted_by",
+            "submitted_at",
+            "reviewed_by",
+            "reviewed_at",
+            "review_comment",
             "created_at",
         ]
         read_only_fields = fields
 
 
+class DefinitionSendBackSerializer(serializers.Serializer):
+    comment = serializers.CharField(
+        max_length=2000, help_text="What should change; shown to the author."
+    )
+
+
+class DefinitionPreviewInputSerializer(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=DEFINITION_STAGES)
+    rules = serializers.JSONField(help_text="The rules to preview (as for `definitions/`).")
+
+
+class PreviewLeadSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    label = serializers.CharField()
+    score = serializers.IntegerField()
+    active_qualifies = serializers.BooleanField(allow_null=True)
+
+
+class PreviewBandSerializer(serializers.Serializer):
+    label = serializers.CharField(help_text="Score band, e.g. 30–39, below 0, 200+.")
+    draft = serializers.IntegerField(help_text="Open leads of the previewed rules in the band.")
+    active = serializers.IntegerField(allow_null=True, help_text="Same for the active version.")
+
+
+class PreviewActiveSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    version = serializers.IntegerField()
+
+
+class DefinitionPreviewSerializer(serializers.Serializer):
+    open_leads = serializers.IntegerField(help_text="Open leads now (lead, mql, sql, recycled).")
+    qualified = serializers.IntegerField(help_text="Open leads the previewed rules qualify.")
+    active = PreviewActiveSerializer(allow_null=True)
+    active_qualified = serializers.IntegerField(
+        allow_null=True, help_text="Open leads the stage's active version qualifies."
+    )
+    newly_qualified = serializers.IntegerField()
+    no_longer_qualified = serializers.IntegerField()
+    leads = PreviewLeadSerializer(many=True, help_text="The highest-scoring qualified leads.")
+    bands = PreviewBandSerializer(many=True)
+
+
 class DefinitionInputSerializer(serializers.Serializer):
-    stage = serializers.ChoiceField(choices=["mql", "sql"])
+    stage = serializers.ChoiceField(choices=DEFINITION_STAGES)
     name = serializers.CharField(max_length=160)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     rules = serializers.JSONField(help_text="See leads.scoring: fit, engagement, threshold…")

@@ -6,6 +6,7 @@ leads they own.
 """
 
 import django_filters
+from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
@@ -19,7 +20,7 @@ from rest_framework.response import Response
 
 from core.errors import DomainError
 from core.filters import InstantFilter
-from leads import selectors, services
+from leads import scoring, selectors, services
 from leads.api import serializers as s
 from leads.lifecycle import STAGE_LABELS
 from leads.models import (
@@ -31,6 +32,7 @@ from leads.models import (
     RescoreRun,
     StageTransition,
 )
+from leads.preview import active_version, definition_preview
 
 
 class ActionPermission(BasePermission):
@@ -412,6 +414,9 @@ class DefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         "create": ("leads.add_qualificationdefinition",),
         "partial_update": ("leads.change_qualificationdefinition",),
         "activate": ("leads.activate_qualificationdefinition",),
+        "submit": ("leads.change_qualificationdefinition",),
+        "send_back": ("leads.activate_qualificationdefinition",),
+        "preview": ("leads.add_qualificationdefinition",),
     }
     filterset_fields = ["stage", "status"]
 
@@ -451,6 +456,66 @@ class DefinitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def activate(self, request, pk=None):
         run = services.definition_activate(definition=self.get_object(), actor=request.user)
         return Response(s.RescoreRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=None,
+        responses={200: s.DefinitionSerializer},
+        summary="Submit this draft for approval",
+        description="A draft becomes `submitted` (no longer editable); the managers are notified.",
+    )
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        definition = services.definition_submit(definition=self.get_object(), actor=request.user)
+        return Response(s.DefinitionSerializer(definition).data)
+
+    @extend_schema(
+        request=s.DefinitionSendBackSerializer,
+        responses={200: s.DefinitionSerializer},
+        summary="Send a submitted version back to draft (managers)",
+        description="With a comment for the author, who is notified.",
+    )
+    @action(detail=True, methods=["post"], url_path="send-back")
+    def send_back(self, request, pk=None):
+        serializer = s.DefinitionSendBackSerializer(data=_object_body(request.data))
+        serializer.is_valid(raise_exception=True)
+        definition = services.definition_send_back(
+            definition=self.get_object(),
+            actor=request.user,
+            comment=serializer.validated_data["comment"],
+        )
+        return Response(s.DefinitionSerializer(definition).data)
+
+    @extend_schema(
+        request=s.DefinitionPreviewInputSerializer,
+        responses={200: s.DefinitionPreviewSerializer},
+        summary="Preview rules over the open leads now",
+        description=(
+            "How many open leads the rules would qualify now, which (the highest scores), how "
+            "that compares with the stage's active version, and the open leads by score band "
+            "of 10 points. Nothing is saved."
+        ),
+    )
+    @action(detail=False, methods=["post"])
+    def preview(self, request):
+        serializer = s.DefinitionPreviewInputSerializer(data=_object_body(request.data))
+        serializer.is_valid(raise_exception=True)
+        stage = serializer.validated_data["stage"]
+        rules = serializer.validated_data["rules"]
+        if isinstance(rules, dict) and "stage" not in rules:
+            rules = {**rules, "stage": stage}
+        errors = scoring.validate_definition(rules)
+        if not errors and rules["stage"] != stage:
+            errors = {"stage": [f"The rules say stage “{rules['stage']}”, not “{stage}”."]}
+        if errors:
+            raise serializers.ValidationError(
+                {"rules": [f"{path}: {' '.join(texts)}" for path, texts in errors.items()]}
+            )
+        result = definition_preview(
+            definition=scoring.Definition.from_dict(rules),
+            active=active_version(stage),
+            now=timezone.now(),
+        )
+        return Response(result.to_dict())
 
 
 class RescoreRunViewSet(viewsets.ReadOnlyModelViewSet):

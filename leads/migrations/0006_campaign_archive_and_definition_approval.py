@@ -6,46 +6,66 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('leads', '0005_transition_at_lead_index'),
+        ("leads", "0005_transition_at_lead_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='campaign',
-            name='archived_at',
+            model_name="campaign",
+            name="archived_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='qualificationdefinition',
-            name='review_comment',
+            model_name="qualificationdefinition",
+            name="review_comment",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='qualificationdefinition',
-            name='reviewed_at',
+            model_name="qualificationdefinition",
+            name="reviewed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='qualificationdefinition',
-            name='reviewed_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="qualificationdefinition",
+            name="reviewed_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='qualificationdefinition',
-            name='submitted_at',
+            model_name="qualificationdefinition",
+            name="submitted_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='qualificationdefinition',
-            name='submitted_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="qualificationdefinition",
+            name="submitted_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AlterField(
-            model_name='qualificationdefinition',
-            name='status',
-            field=models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted for approval'), ('active', 'Active'), ('retired', 'Retired')], default='draft', max_length=10),
+            model_name="qualificationdefinition",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("draft", "Draft"),
+                    ("submitted", "Submitted for approval"),
+                    ("active", "Active"),
+                    ("retired", "Retired"),
+                ],
+                default="draft",
+                max_length=10,
+            ),
         ),
     ]

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('leads', '0006_campaign_archive_and_definition_approval'),
+        ("leads", "0006_campaign_archive_and_definition_approval"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='leadimport',
-            name='heartbeat_at',
+            model_name="leadimport",
+            name="heartbeat_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='rescorerun',
-            name='heartbeat_at',
+            model_name="rescorerun",
+            name="heartbeat_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

@@ -65,6 +65,7 @@ from leads.scoring.evaluator import (
 from leads.scoring.validator import validate_definition
 from leads.scoring.vocabulary import (
     MAX_GROUP_DEPTH,
+    MAX_POINTS,
     OPERATORS,
     STAGES,
     DefinitionError,
@@ -73,6 +74,7 @@ from leads.scoring.vocabulary import (
 
 __all__ = [
     "MAX_GROUP_DEPTH",
+    "MAX_POINTS",
     "OPERATORS",
     "STAGES",
     "CompiledDefinition",

@@ -13,7 +13,11 @@ from leads.scoring.vocabulary import (
     _TOP_LEVEL_KEYS,
     GROUP_KINDS,
     GROUP_KINDS_SET,
+    MAX_EVENT_RULES,
+    MAX_FIT_ITEMS,
     MAX_GROUP_DEPTH,
+    MAX_POINTS,
+    MAX_RECENCY_DAYS,
     OPERATORS,
     STAGES,
 )
@@ -56,6 +60,8 @@ def validate_definition(data: object) -> dict[str, list[str]]:
     if fit is not None:
         if not isinstance(fit, list):
             add("fit", "Must be a list of fit items.")
+        elif len(fit) > MAX_FIT_ITEMS:
+            add("fit", f"At most {MAX_FIT_ITEMS} fit items.")
         else:
             for index, item in enumerate(fit):
                 _check_node(item, f"fit[{index}]", add, depth=0, top_level=True)
@@ -64,6 +70,8 @@ def validate_definition(data: object) -> dict[str, list[str]]:
     if engagement is not None:
         if not isinstance(engagement, Mapping):
             add("engagement", "Must be an object mapping event types to points.")
+        elif len(engagement) > MAX_EVENT_RULES:
+            add("engagement", f"At most {MAX_EVENT_RULES} event types.")
         else:
             for event_type, spec in engagement.items():
                 _check_event_rule(event_type, spec, add)
@@ -72,6 +80,8 @@ def validate_definition(data: object) -> dict[str, list[str]]:
     if hand_raisers is not None:
         if not isinstance(hand_raisers, list):
             add("hand_raisers", "Must be a list of event types.")
+        elif len(hand_raisers) > MAX_EVENT_RULES:
+            add("hand_raisers", f"At most {MAX_EVENT_RULES} hand-raising event types.")
         else:
             seen: set[str] = set()
             for index, event_type in enumerate(hand_raisers):
@@ -101,6 +111,8 @@ def _check_whole(
         add(path, "Must be a whole number or null." if nullable else "Must be a whole number.")
     elif minimum is not None and value < minimum:  # type: ignore[operator]
         add(path, "Must be zero or more." if minimum == 0 else f"Must be at least {minimum}.")
+    elif abs(value) > MAX_POINTS:  # type: ignore[arg-type]
+        add(path, f"Must be between -{MAX_POINTS:,} and {MAX_POINTS:,}.")
 
 
 def _check_days(value: object, path: str, add: Add) -> None:
@@ -108,6 +120,8 @@ def _check_days(value: object, path: str, add: Add) -> None:
         return
     if not _is_whole(value) or value < 1:  # type: ignore[operator]
         add(path, "A recency window must be a positive whole number of days, or null.")
+    elif value > MAX_RECENCY_DAYS:  # type: ignore[operator]
+        add(path, f"A recency window is at most {MAX_RECENCY_DAYS:,} days (ten years).")
 
 
 def _check_event_rule(event_type: object, spec: object, add: Add) -> None:

@@ -12,6 +12,12 @@ GROUP_KINDS = ("all", "any")
 GROUP_KINDS_SET = frozenset(GROUP_KINDS)
 #: Groups may be nested at most this many levels deep (a group at the top of a fit item is 1).
 MAX_GROUP_DEPTH = 5
+#: Points, thresholds and caps stay within this (a lead's stored score is a 32-bit integer,
+#: and the stored total is clamped to it too: many counted events can add up past it).
+MAX_POINTS = 1_000_000
+MAX_RECENCY_DAYS = 3_660
+MAX_FIT_ITEMS = 200
+MAX_EVENT_RULES = 100
 
 _TOP_LEVEL_KEYS = frozenset(
     {

@@ -10,6 +10,8 @@ from leads.services.attempts import contact_attempt_log
 from leads.services.definitions import (
     definition_activate,
     definition_create,
+    definition_send_back,
+    definition_submit,
     definition_update,
     rescore_run_batch,
     rescore_run_execute,
@@ -38,6 +40,8 @@ __all__ = [
     "contact_attempt_log",
     "definition_activate",
     "definition_create",
+    "definition_send_back",
+    "definition_submit",
     "definition_update",
     "lead_assign",
     "lead_create",

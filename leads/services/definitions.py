@@ -7,7 +7,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Role, User
+from accounts.services import notification_item, notification_send
 from core import events, jobs
 from core.errors import DomainError
 from leads import scoring
@@ -26,6 +27,7 @@ from leads.services.qualify import leads_qualify
 logger = logging.getLogger(__name__)
 
 RESCORE_BATCH_SIZE = 2000
+REVIEW_COMMENT_MAX = 2000
 RESCORE_TASK = "leads.tasks.definitions_rescore"
 Status = QualificationDefinition.Status
 
@@ -142,7 +144,26 @@ def definition_activate(
         locked.effective_at = now
         locked.activated_at = now
         locked.activated_by = actor
-        locked.save(update_fields=["status", "effective_at", "activated_at", "activated_by"])
+        locked.reviewed_by = actor
+        locked.reviewed_at = now
+        locked.save(
+            update_fields=[
+                "status",
+                "effective_at",
+                "activated_at",
+                "activated_by",
+                "reviewed_by",
+                "reviewed_at",
+            ]
+        )
+        _notify_author(
+            locked,
+            actor,
+            kind="definition_approved",
+            title=f"{locked} was approved and is active",
+            body="Open leads are being rescored with it.",
+            now=now,
+        )
         RescoreRun.objects.filter(
             definition__stage=locked.stage,
             status__in=[RescoreRun.Status.PENDING, RescoreRun.Status.RUNNING],
@@ -155,6 +176,110 @@ def definition_activate(
         jobs.send_on_commit(RESCORE_TASK, run.pk)
     definition.refresh_from_db()
     return run
+
+
+def definition_submit(
+    *, definition: QualificationDefinition, actor: User | None, now: datetime | None = None
+) -> QualificationDefinition:
+    """Submit a draft for a manager's approval; the managers are notified.
+
+    A submitted version is no longer edited: the manager approves what was submitted. It
+    returns to draft when sent back."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = QualificationDefinition.objects.select_for_update().get(pk=definition.pk)
+        if locked.status != Status.DRAFT:
+            raise DomainError(
+                f"Version {locked.version} is {locked.get_status_display().lower()}; only a "
+                "draft is submitted for approval."
+            )
+        locked.status = Status.SUBMITTED
+        locked.submitted_by = actor
+        locked.submitted_at = now
+        locked.save(update_fields=["status", "submitted_by", "submitted_at"])
+        managers = User.objects.filter(groups__name=Role.MANAGER, is_active=True).distinct()
+        notification_send(
+            users=[user for user in managers if actor is None or user.pk != actor.pk],
+            kind="definition_submitted",
+            title=f"{locked} waits for your approval",
+            body=f"Submitted by {actor or 'an integration'}.",
+            url=_definition_url(locked),
+            occurred_at=now,
+            items=[notification_item(kind="definition", pk=locked.pk, label=str(locked))],
+        )
+    definition.refresh_from_db()
+    return definition
+
+
+def definition_send_back(
+    *,
+    definition: QualificationDefinition,
+    actor: User | None,
+    comment: str,
+    now: datetime | None = None,
+) -> QualificationDefinition:
+    """Return a submitted version to draft with the reviewer's comment (callers check the
+    manager permission); whoever submitted it is notified."""
+    now = now or timezone.now()
+    comment = (comment or "").strip() if isinstance(comment, str) else ""
+    if not comment:
+        raise DomainError("Say what should change before sending it back.", field="comment")
+    if len(comment) > REVIEW_COMMENT_MAX:
+        raise DomainError(
+            f"Keep the comment under {REVIEW_COMMENT_MAX} characters.", field="comment"
+        )
+    with transaction.atomic():
+        locked = QualificationDefinition.objects.select_for_update().get(pk=definition.pk)
+        if locked.status != Status.SUBMITTED:
+            raise DomainError(
+                f"Version {locked.version} is {locked.get_status_display().lower()}; only a "
+                "submitted version is sent back."
+            )
+        locked.status = Status.DRAFT
+        locked.reviewed_by = actor
+        locked.reviewed_at = now
+        locked.review_comment = comment
+        locked.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_comment"])
+        _notify_author(
+            locked,
+            actor,
+            kind="definition_sent_back",
+            title=f"{locked} was sent back",
+            body=comment,
+            now=now,
+        )
+    definition.refresh_from_db()
+    return definition
+
+
+def _definition_url(definition: QualificationDefinition) -> str:
+    from django.urls import reverse
+
+    return reverse("leads:definition_detail", args=[definition.pk])
+
+
+def _notify_author(
+    definition: QualificationDefinition,
+    actor: User | None,
+    *,
+    kind: str,
+    title: str,
+    body: str,
+    now: datetime,
+) -> None:
+    """Tell whoever submitted (else created) the version, unless they did it themselves."""
+    author_id = definition.submitted_by_id or definition.created_by_id
+    if author_id is None or (actor is not None and actor.pk == author_id):
+        return
+    notification_send(
+        users=User.objects.filter(pk=author_id, is_active=True),
+        kind=kind,
+        title=title,
+        body=body,
+        url=_definition_url(definition),
+        occurred_at=now,
+        items=[notification_item(kind="definition", pk=definition.pk, label=str(definition))],
+    )
 
 
 def rescore_run_batch(*, run_id: int, batch_size: int = RESCORE_BATCH_SIZE) -> RescoreRun:

@@ -62,14 +62,14 @@ def leads_score(
             row, events.get(row["id"], []), definitions, names, now, explained=explained
         )
         if (
-            row["score"] != assessment.score
-            or row["fit_score"] != assessment.fit_score
-            or row["engagement_score"] != assessment.engagement_score
+            row["score"] != _stored(assessment.score)
+            or row["fit_score"] != _stored(assessment.fit_score)
+            or row["engagement_score"] != _stored(assessment.engagement_score)
             or row["score_details"] != assessment.details
         ):
-            row["score"] = assessment.score
-            row["fit_score"] = assessment.fit_score
-            row["engagement_score"] = assessment.engagement_score
+            row["score"] = _stored(assessment.score)
+            row["fit_score"] = _stored(assessment.fit_score)
+            row["engagement_score"] = _stored(assessment.engagement_score)
             row["score_details"] = assessment.details
             scored.rescored.append(row["id"])
         for stage, active in assessment.moves:
@@ -119,3 +119,11 @@ def leads_qualify(
         rows_update(Lead, only_rescored, [*SCORE_FIELDS, "updated_at"])
         rows_update(Lead, [rows[pk] for pk in plan.moved], [*SCORE_FIELDS, *MOVE_FIELDS])
     return scored
+
+
+_INT32 = 2**31 - 1
+
+
+def _stored(score: int) -> int:
+    """A score as the integer column holds it: clamped, never an overflow error."""
+    return max(-_INT32 - 1, min(_INT32, score))

@@ -19,7 +19,16 @@ from leads.views.campaigns import (
     product_edit,
     product_list,
 )
-from leads.views.definitions import definition_activate, definitions, rescore_progress
+from leads.views.definitions import (
+    definition_activate,
+    definition_detail,
+    definition_new,
+    definition_preview,
+    definition_send_back,
+    definition_submit,
+    definitions,
+    rescore_progress,
+)
 from leads.views.imports import import_detail, import_errors, import_mapping, import_upload
 from leads.views.lead_edit import lead_edit
 from leads.views.leads import assign, attempt, detail, export, feedback, index, transition
@@ -39,6 +48,11 @@ __all__ = [
     "campaign_edit",
     "campaign_list",
     "definition_activate",
+    "definition_detail",
+    "definition_new",
+    "definition_preview",
+    "definition_send_back",
+    "definition_submit",
     "definitions",
     "detail",
     "export",

@@ -76,7 +76,8 @@ class TestVersions:
     def test_activation_enqueues_the_rescoring_after_commit(
         self, marketer, manager, django_capture_on_commit_callbacks
     ):
-        definition = definition_create(stage="mql", name="v1", rules=MQL_RULES, actor=marketer)
+        # The manager's own draft: nobody else to notify, so the rescoring is the only reaction.
+        definition = definition_create(stage="mql", name="v1", rules=MQL_RULES, actor=manager)
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             definition_activate(definition=definition, actor=manager)
         assert len(callbacks) == 1
