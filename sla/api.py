@@ -361,10 +361,10 @@ ROW_FIELDS = (
 
 
 class CanViewCompliance(permissions.BasePermission):
-    message = "SLA compliance reports are for managers."
+    message = "SLA compliance reports are for managers, and marketing's commitments for marketing."
 
     def has_permission(self, request, view) -> bool:
-        return request.user.has_perm("sla.view_compliance")
+        return selectors.sees_commitments(request.user)
 
 
 class ComplianceViewSet(viewsets.ViewSet):
@@ -382,9 +382,16 @@ class ComplianceViewSet(viewsets.ViewSet):
                     help_text="The instant the figures are exact at (computed from the clocks "
                     "and attempts at read time)."
                 ),
-                "rows": inline_serializer(**_row, many=True),
+                "rows": inline_serializer(
+                    **_row,
+                    many=True,
+                    help_text="First-touch compliance per group; empty for marketing users "
+                    "(managers only), who read `commitments`.",
+                ),
                 "commitments": inline_serializer(**_commitment, many=True),
-                "weeks": inline_serializer(**_week, many=True),
+                "weeks": inline_serializer(
+                    **_week, many=True, help_text="Per week of hand-off; empty for marketing."
+                ),
             },
         ),
     )
@@ -396,11 +403,17 @@ class ComplianceViewSet(viewsets.ViewSet):
         group_by = query.validated_data["group_by"]
         now = timezone.now()
         filters = report_filter_values(query.validated_data)
-        rows = selectors.compliance(start=start, end=end, group_by=group_by, filters=filters)
+        # Marketing reads its own commitments; the first-touch figures are the managers'.
+        full = selectors.sees_compliance(request.user)
+        rows = (
+            selectors.compliance(start=start, end=end, group_by=group_by, filters=filters)
+            if full
+            else []
+        )
         commitments = selectors.commitment_pace(
             start=start, end=end - timedelta(seconds=1), now=now
         )
-        weeks = selectors.weekly_trend(start=start, end=end, filters=filters)
+        weeks = selectors.weekly_trend(start=start, end=end, filters=filters) if full else []
         return Response(
             {
                 "start": start,

@@ -23,7 +23,7 @@ class SlaConfig(AppConfig):
             "sla.view_slaagreement",
             "sla.view_slaclock",
         )
-        register_permissions(Role.MARKETING, *readable)
+        register_permissions(Role.MARKETING, *readable, "sla.view_commitments")
         register_permissions(Role.SALES, *readable)
         register_permissions(
             Role.MANAGER,
@@ -35,4 +35,5 @@ class SlaConfig(AppConfig):
             "sla.change_slaagreement",
             "sla.delete_slaagreement",
             "sla.view_compliance",
+            "sla.view_commitments",
         )

@@ -171,7 +171,10 @@ class SLAAgreement(models.Model):
                 name="agreement_ends_after_start",
             ),
         ]
-        permissions = [("view_compliance", "Can view SLA compliance reports")]
+        permissions = [
+            ("view_compliance", "Can view SLA compliance reports"),
+            ("view_commitments", "Can view marketing's lead commitments (delivered vs committed)"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} v{self.version}"

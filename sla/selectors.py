@@ -250,3 +250,13 @@ def commitment_pace(*, start: datetime, end: datetime, now: datetime) -> list[di
 
 def _as_date(value) -> date:
     return value.date() if isinstance(value, datetime) else value
+
+
+def sees_compliance(user) -> bool:
+    """Per-rep and per-team first-touch compliance: managers (the permission)."""
+    return user.has_perm("sla.view_compliance")
+
+
+def sees_commitments(user) -> bool:
+    """Marketing's own commitments (delivered vs committed), read only: marketing too."""
+    return user.has_perm("sla.view_commitments") or sees_compliance(user)

@@ -385,14 +385,20 @@ def weekly_trend_chart(weeks: list[dict]) -> dict:
     }
 
 
-@permission_required("sla.view_compliance", raise_exception=True)
+@login_required
 @replica_view
 def compliance(request):
+    """Managers see the whole report; marketing sees its own commitments, read only."""
+    if not selectors.sees_commitments(request.user):
+        raise PermissionDenied("SLA compliance reports are for managers and marketing.")
+    full = selectors.sees_compliance(request.user)
     form, start, end, group_by = _compliance_query(request)
     period_start, period_end = compliance_period(start, end)
     now = timezone.now()
-    rows = selectors.compliance(start=period_start, end=period_end, group_by=group_by)
-    weeks = selectors.weekly_trend(start=period_start, end=period_end)
+    rows = (
+        selectors.compliance(start=period_start, end=period_end, group_by=group_by) if full else []
+    )
+    weeks = selectors.weekly_trend(start=period_start, end=period_end) if full else []
     commitments = selectors.commitment_pace(
         start=period_start, end=period_end - timedelta(seconds=1), now=now
     )
@@ -410,17 +416,25 @@ def compliance(request):
             "chart": weekly_trend_chart(weeks),
             "query": request.GET.urlencode(),
             "tab": "compliance",
+            "full": full,
         },
     )
 
 
-@permission_required("sla.view_compliance", raise_exception=True)
+@login_required
 @replica_view
 def compliance_csv(request):
     """CSV of one compliance table: `table` = groups (default), weeks or commitments."""
+    table = request.GET.get("table", "groups")
+    allowed = (
+        selectors.sees_commitments(request.user)
+        if table == "commitments"
+        else selectors.sees_compliance(request.user)
+    )
+    if not allowed:
+        raise PermissionDenied("SLA compliance reports are for managers.")
     _form, start, end, group_by = _compliance_query(request)
     period_start, period_end = compliance_period(start, end)
-    table = request.GET.get("table", "groups")
     if table == "weeks":
         rows = selectors.weekly_trend(start=period_start, end=period_end)
         header = ["week", "handoffs", "met", "breached", "met_rate"]

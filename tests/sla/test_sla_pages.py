@@ -166,6 +166,33 @@ def test_the_compliance_page_has_a_fixed_query_count_and_exports_csv(
 
 def test_compliance_is_for_managers(signed_in, rep):
     assert signed_in(rep).get("/sla/compliance/").status_code == 403
+    for table in ("groups", "weeks", "commitments"):
+        assert signed_in(rep).get(f"/sla/compliance.csv?table={table}").status_code == 403
+
+
+def test_marketing_reads_its_own_commitments_and_not_the_reps_figures(
+    signed_in, marketer, rep, api_as, office_calendar, agreement, hand_off
+):
+    from tests.leads.factories import ProductFactory
+
+    agreement.products.add(ProductFactory(name="Widgets"))
+    hand_off(rep, ny(2026, 1, 9, 16))
+    client = signed_in(marketer)
+    query = "start=2026-01-01&end=2026-01-31"
+    response = client.get(f"/sla/compliance/?{query}")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-testid="commitments-only"' in html
+    assert 'id="compliance-commitments"' in html and "Widgets" in html
+    assert 'id="compliance-groups"' not in html and 'id="compliance-weeks"' not in html
+    assert "Our commitments" in html
+    # Read only: no agreement is changed from here, and the reps' tables stay closed.
+    assert client.get(f"/sla/compliance.csv?{query}&table=commitments").status_code == 200
+    assert client.get(f"/sla/compliance.csv?{query}&table=groups").status_code == 403
+    assert client.get(f"/sla/compliance.csv?{query}&table=weeks").status_code == 403
+    body = api_as(marketer).get(f"/api/v1/sla/compliance/?{query}").json()
+    assert body["rows"] == [] and body["weeks"] == []
+    assert [row["product_name"] for row in body["commitments"]] == ["Widgets"]
 
 
 def _rows_rendered(response) -> int:
