@@ -105,14 +105,21 @@ class Goal(models.Model):
     class Meta:
         ordering = ["-end", "title"]
         constraints = [
-            models.CheckConstraint(condition=Q(end__gt=F("start")), name="goal_ends_after_start"),
             models.CheckConstraint(
-                condition=Q(target_value__gte=0), name="goal_target_not_negative"
+                condition=Q(end__gt=F("start")),
+                name="goal_ends_after_start",
+                violation_error_message="A goal ends after it starts.",
+            ),
+            models.CheckConstraint(
+                condition=Q(target_value__gte=0),
+                name="goal_target_not_negative",
+                violation_error_message="The target cannot be negative.",
             ),
             models.UniqueConstraint(
                 fields=["revenue_plan", "metric"],
                 condition=Q(revenue_plan__isnull=False),
                 name="one_goal_per_plan_metric",
+                violation_error_message="This plan already has a goal for that metric.",
             ),
         ]
         indexes = [models.Index(fields=["end"], name="goal_end")]
@@ -187,7 +194,9 @@ class RevenuePlan(models.Model):
         ordering = ["-period_start", "name"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(revenue_target__gt=0), name="plan_revenue_target_positive"
+                condition=Q(revenue_target__gt=0),
+                name="plan_revenue_target_positive",
+                violation_error_message="The revenue target must be more than zero.",
             ),
         ]
 
@@ -249,7 +258,9 @@ class Objective(models.Model):
         ordering = ["-year", "-quarter", "owner_team", "title"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(quarter__gte=1) & Q(quarter__lte=4), name="objective_quarter_1_to_4"
+                condition=Q(quarter__gte=1) & Q(quarter__lte=4),
+                name="objective_quarter_1_to_4",
+                violation_error_message="The quarter is 1, 2, 3 or 4.",
             ),
         ]
         indexes = [models.Index(fields=["year", "quarter"], name="objective_quarter")]

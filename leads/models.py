@@ -55,8 +55,13 @@ class Campaign(models.Model):
                 | Q(starts_on__isnull=True)
                 | Q(ends_on__gte=models.F("starts_on")),
                 name="campaign_ends_after_start",
+                violation_error_message="A campaign cannot end before it starts.",
             ),
-            models.CheckConstraint(condition=Q(cost__gte=0), name="campaign_cost_not_negative"),
+            models.CheckConstraint(
+                condition=Q(cost__gte=0),
+                name="campaign_cost_not_negative",
+                violation_error_message="The cost cannot be negative.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -111,6 +116,7 @@ class QualificationDefinition(models.Model):
                 fields=["stage"],
                 condition=Q(status="active"),
                 name="one_active_definition_per_stage",
+                violation_error_message="Another version of this stage is already active.",
             ),
         ]
         permissions = [("activate_qualificationdefinition", "Can activate a definition version")]
@@ -181,9 +187,12 @@ class Lead(models.Model):
                 fields=["external_id"],
                 condition=Q(external_id__isnull=False),
                 name="lead_external_id_unique",
+                violation_error_message="Another lead already has this external id.",
             ),
             models.CheckConstraint(
-                condition=Q(amount__isnull=True) | Q(amount__gte=0), name="lead_amount_not_negative"
+                condition=Q(amount__isnull=True) | Q(amount__gte=0),
+                name="lead_amount_not_negative",
+                violation_error_message="The amount cannot be negative.",
             ),
         ]
         indexes = [
@@ -331,10 +340,14 @@ class SalesFeedback(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(rating__gte=1) & Q(rating__lte=5), name="feedback_rating_1_to_5"
+                condition=Q(rating__gte=1) & Q(rating__lte=5),
+                name="feedback_rating_1_to_5",
+                violation_error_message="The rating is from 1 to 5.",
             ),
             models.CheckConstraint(
-                condition=Q(accepted=True) | ~Q(reason=""), name="feedback_reject_has_reason"
+                condition=Q(accepted=True) | ~Q(reason=""),
+                name="feedback_reject_has_reason",
+                violation_error_message="Say why the lead is rejected.",
             ),
         ]
 

@@ -68,6 +68,13 @@ class AgreementForm(forms.ModelForm):
             self.initial["products"] = list(self.instance.products.all())
             self.initial["personas"] = list(self.instance.personas.all())
 
+    def clean(self):
+        cleaned = super().clean()
+        starts, ends = cleaned.get("effective_from"), cleaned.get("effective_until")
+        if starts and ends and ends < starts:
+            self.add_error("effective_until", "The agreement cannot end before it starts.")
+        return cleaned
+
 
 def _interval_text(intervals) -> str:
     return ", ".join(f"{opens}-{closes}" for opens, closes in intervals)

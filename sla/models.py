@@ -54,6 +54,7 @@ class BusinessCalendar(models.Model):
                 fields=["is_default"],
                 condition=Q(is_default=True, superseded_at__isnull=True),
                 name="one_default_calendar",
+                violation_error_message="Another calendar is already the default.",
             ),
         ]
 
@@ -169,6 +170,7 @@ class SLAAgreement(models.Model):
                 condition=Q(effective_until__isnull=True)
                 | Q(effective_until__gte=models.F("effective_from")),
                 name="agreement_ends_after_start",
+                violation_error_message="The agreement cannot end before it starts.",
             ),
         ]
         permissions = [
