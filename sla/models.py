@@ -327,3 +327,32 @@ class CommitmentRisk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product} {self.month:%Y-%m}: {self.delivered}/{self.committed}"
+
+
+class UncoveredHandoff(models.Model):
+    """A hand-off that started no clock because no agreement or no calendar covered it.
+
+    Written with the hand-off's reaction (once per lead and hand-off instant); shown to the
+    managers until a clock exists for it (an agreement or calendar added later and the
+    hand-off back-filled) or the lead moves on."""
+
+    class Missing(models.TextChoices):
+        AGREEMENT = "agreement", "No agreement covers the lead's product and persona"
+        CALENDAR = "calendar", "No calendar for the owner's team and no default calendar"
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    handoff_at = models.DateTimeField()
+    missing = models.CharField(max_length=10, choices=Missing.choices)
+    found_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-handoff_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "handoff_at"], name="one_gap_per_handoff")
+        ]
+
+    def __str__(self) -> str:
+        return f"No clock for lead {self.lead_id} at {self.handoff_at:%Y-%m-%d %H:%M}"

@@ -10,8 +10,10 @@ from django.db.models import (
     Aggregate,
     Case,
     Count,
+    Exists,
     FloatField,
     IntegerField,
+    OuterRef,
     Q,
     Sum,
     Value,
@@ -22,7 +24,7 @@ from django.db.models.functions import TruncMonth, TruncWeek
 from core import days
 from leads.models import Lead, Product
 from sla import clock_rules
-from sla.models import SLAAgreement, SLAClock
+from sla.models import SLAAgreement, SLAClock, UncoveredHandoff
 
 GROUPS = {
     "owner": ("owner_id", ("owner__first_name", "owner__last_name", "owner__username")),
@@ -260,3 +262,16 @@ def sees_compliance(user) -> bool:
 def sees_commitments(user) -> bool:
     """Marketing's own commitments (delivered vs committed), read only: marketing too."""
     return user.has_perm("sla.view_commitments") or sees_compliance(user)
+
+
+def uncovered_handoffs(*, limit: int = 50):
+    """Hand-offs that started no clock (no agreement or calendar covered them) and still
+    have none, newest first, with the count of all of them."""
+    open_gaps = UncoveredHandoff.objects.exclude(
+        Exists(
+            SLAClock.objects.filter(lead_id=OuterRef("lead_id"), handoff_at=OuterRef("handoff_at"))
+        )
+    )
+    rows = list(open_gaps.select_related("lead", "owner").order_by("-handoff_at", "-id")[:limit])
+    total = len(rows) if len(rows) < limit else open_gaps.count()
+    return rows, total

@@ -210,9 +210,17 @@ def agreement_list(request):
     agreements = SLAAgreement.objects.filter(superseded_at__isnull=True).prefetch_related(
         "products"
     )
-    return render(
-        request, "sla/agreement_list.html", {"agreements": agreements, "tab": "agreements"}
-    )
+    context = {"agreements": agreements, "tab": "agreements"}
+    context.update(_uncovered_context(selectors.sees_compliance(request.user)))
+    return render(request, "sla/agreement_list.html", context)
+
+
+def _uncovered_context(shown: bool) -> dict:
+    """The hand-offs that started no clock, for the managers' pages."""
+    if not shown:
+        return {}
+    rows, total = selectors.uncovered_handoffs()
+    return {"uncovered": rows, "uncovered_total": total}
 
 
 @login_required
@@ -417,6 +425,7 @@ def compliance(request):
             "query": request.GET.urlencode(),
             "tab": "compliance",
             "full": full,
+            **_uncovered_context(full),
         },
     )
 

@@ -119,6 +119,12 @@ def calendar_update(
             raise DomainError("This calendar version was replaced; edit the current version.")
         values = {key: getattr(locked, key) for key in CALENDAR_FIELDS}
         values.update({key: data[key] for key in CALENDAR_FIELDS if key in data})
+        if locked.is_default and not values.get("is_default"):
+            raise DomainError(
+                "This is the default calendar: hand-offs of teams without a calendar count in "
+                "it. Make another calendar the default instead.",
+                field="is_default",
+            )
         _calendar_validate(values)
         values = _normalise_calendar(values)
         if values.get("is_default"):
@@ -147,5 +153,9 @@ def calendar_delete(*, calendar: BusinessCalendar) -> None:
         raise DomainError(
             "Clocks have counted time in this calendar; it is kept so their history stays "
             "true. Edit it instead (edits apply to new clocks only)."
+        )
+    if calendar.is_default and calendar.superseded_at is None:
+        raise DomainError(
+            "This is the default calendar: make another calendar the default before deleting it."
         )
     BusinessCalendar.objects.filter(family=calendar.family).delete()

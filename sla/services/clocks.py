@@ -35,7 +35,14 @@ from leads.lifecycle import SALES_STAGES, Stage
 from leads.models import ContactAttempt, Lead, RoutingAssignment, StageTransition
 from leads.services.moves import MoveRequest, moves_apply
 from sla import clock_rules
-from sla.models import BusinessCalendar, SLAAgreement, SLAClock, SLARecord, TeamCalendar
+from sla.models import (
+    BusinessCalendar,
+    SLAAgreement,
+    SLAClock,
+    SLARecord,
+    TeamCalendar,
+    UncoveredHandoff,
+)
 from sla.services.agreements import agreement_for, coverage_load, terms_of
 from sla.services.alerts import alert, clock_rows
 from sla.services.calendars import calendar_engine_for
@@ -98,6 +105,7 @@ def _clocks_create(handoffs: Sequence[HandOff]) -> list[dict]:
     chosen: dict[tuple, SLAAgreement | None] = {}
     deadlines: dict[tuple, clock_rules.Deadlines] = {}
     clocks = []
+    gaps = []
     for handoff in handoffs:
         lead = leads.get(handoff.lead_id)
         if lead is None:
@@ -108,10 +116,16 @@ def _clocks_create(handoffs: Sequence[HandOff]) -> list[dict]:
         agreement = chosen[case]
         calendar = team_calendars.get(owner_teams.get(handoff.owner_id)) or default_calendar
         if agreement is None or calendar is None:
-            logger.warning(
-                "No SLA clock for lead %s: no %s covers it.",
-                handoff.lead_id,
-                "agreement" if agreement is None else "calendar",
+            missing = "agreement" if agreement is None else "calendar"
+            logger.warning("No SLA clock for lead %s: no %s covers it.", handoff.lead_id, missing)
+            # Kept for the managers to see, not only logged.
+            gaps.append(
+                {
+                    "lead_id": handoff.lead_id,
+                    "owner_id": handoff.owner_id,
+                    "handoff_at": handoff.at,
+                    "missing": missing,
+                }
             )
             continue
         timing = (calendar.pk, agreement.pk, handoff.at)
@@ -134,6 +148,8 @@ def _clocks_create(handoffs: Sequence[HandOff]) -> list[dict]:
         )
     if clocks:
         rows_insert_new(SLAClock, clocks, conflict=("lead_id", "handoff_at"))
+    if gaps:
+        rows_insert_new(UncoveredHandoff, gaps, conflict=("lead_id", "handoff_at"))
     return clocks
 
 
