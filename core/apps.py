@@ -10,4 +10,13 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from core import lookups  # noqa: F401 - registers `field__any`
+        from core import (
+            durable_jobs,
+            events,
+            lookups,  # noqa: F401 - registers `field__any`
+        )
+
+        # Durable sends of tasks, tried right after their commit, then by the outbox drain.
+        events.subscribe(
+            durable_jobs.REQUESTED, name=durable_jobs.HANDLER, handler=durable_jobs.requested_send
+        )

@@ -16,6 +16,7 @@ import csv
 import io
 import logging
 import re
+import time
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from core import csv as safe_csv
-from core import jobs
+from core import durable_jobs
 from core.errors import DomainError
 from leads.models import Lead, LeadImport
 from leads.rows import References, RowValidator
@@ -291,7 +292,8 @@ def lead_import_start(
         locked.mapping = cleaned
         locked.status = LeadImport.Status.QUEUED
         locked.save(update_fields=["mapping", "status"])
-        jobs.send_on_commit(IMPORT_TASK, locked.pk)
+        # Durable: with the broker down the import stays queued and is sent once it is back.
+        durable_jobs.send(IMPORT_TASK, locked.pk)
     return locked
 
 
@@ -491,14 +493,23 @@ def import_preview(
 
 
 def lead_import_run(
-    *, lead_import_id: int, batch_size: int = BATCH_SIZE, now: datetime | None = None
+    *,
+    lead_import_id: int,
+    batch_size: int | None = None,
+    now: datetime | None = None,
+    seconds: float | None = None,
 ) -> LeadImport | None:
     """Import the queued file in batches; resumes after the last committed batch.
 
-    Each batch and its progress commit together under a row lock, so a retried or duplicated
-    task never imports a row twice. Returns None for an unknown import.
+    Each batch, its progress and the import's heartbeat commit together under a row lock,
+    so a retried, duplicated or concurrent task never imports a row twice. With `seconds`,
+    stops after the first batch that ends later than that: the import stays `running` and
+    the caller sends the task again to go on (no task runs for long). Returns None for an
+    unknown import. `batch_size` defaults to `BATCH_SIZE`.
     """
     now = now or timezone.now()
+    batch_size = batch_size or BATCH_SIZE
+    began = time.monotonic()
     with transaction.atomic():
         lead_import = (
             LeadImport.objects.select_for_update(of=("self",))
@@ -512,17 +523,25 @@ def lead_import_run(
             return lead_import
         lead_import.status = LeadImport.Status.RUNNING
         lead_import.started_at = lead_import.started_at or now
-        lead_import.save(update_fields=["status", "started_at"])
+        lead_import.heartbeat_at = now
+        lead_import.save(update_fields=["status", "started_at", "heartbeat_at"])
     actor = lead_import.created_by
 
+    done = lead_import.processed_rows  # rows before this are committed: not even read again
     offset = 0
     batch: list[tuple[int, list[str]]] = []
     for row in _data_rows(lead_import):
+        if offset < done:
+            offset += 1
+            continue
         batch.append(row)
         if len(batch) == batch_size:
             _commit_batch(lead_import.pk, offset, batch, actor)
             offset += len(batch)
             batch = []
+            if seconds is not None and time.monotonic() - began >= seconds:
+                lead_import.refresh_from_db()
+                return lead_import
     if batch:
         _commit_batch(lead_import.pk, offset, batch, actor)
     LeadImport.objects.filter(pk=lead_import.pk, status=LeadImport.Status.RUNNING).update(
@@ -548,6 +567,7 @@ def _commit_batch(
             updated_count=F("updated_count") + updated,
             rejected_count=F("rejected_count") + len(rejected),
             error_report=Concat(F("error_report"), Value(_report_lines(rejected, ","))),
+            heartbeat_at=timezone.now(),
         )
 
 

@@ -33,10 +33,12 @@ urlpatterns = [
         "definitions/<int:pk>/send-back/", views.definition_send_back, name="definition_send_back"
     ),
     path("rescoring/<int:pk>/", views.rescore_progress, name="rescore_progress"),
+    path("rescoring/<int:pk>/restart/", views.rescore_restart, name="rescore_restart"),
     path("imports/", views.import_upload, name="import_upload"),
     path("imports/<int:pk>/", views.import_detail, name="import_detail"),
     path("imports/<int:pk>/mapping/", views.import_mapping, name="import_mapping"),
     path("imports/<int:pk>/rejected.csv", views.import_errors, name="import_errors"),
+    path("imports/<int:pk>/restart/", views.import_restart, name="import_restart"),
     path("routing/", views.routing_rules, name="routing_rules"),
     path("routing/new/", views.routing_rule_edit, name="routing_rule_new"),
     path("routing/<int:pk>/edit/", views.routing_rule_edit, name="routing_rule_edit"),

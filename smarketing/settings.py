@@ -366,6 +366,20 @@ CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A task is acknowledged when it ends (acks_late); a pool child that dies gives its task back
+# at once (reject_on_worker_lost). A worker killed as a whole gives nothing back: the Redis
+# transport hands its unacknowledged tasks to another worker once they have been out for
+# `visibility_timeout` seconds, looked for every `unacked_restore_interval` seconds. Redis's
+# default is an hour; 60 + 5 brings a lost task back within about a minute. The price: a
+# task still running (or waiting for its countdown) after that long is handed out a second
+# time. So long jobs work in slices of 20 s that send themselves again, each batch applied
+# once under a row lock (leads.long_jobs), the outbox drain takes turns of 50 s, and every
+# task is idempotent (a retry with a long back-off may run twice, to no effect).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "60")),
+    "unacked_restore_interval": 5,
+    "unacked_restore_throttle": 1,
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "600"))
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "540"))
@@ -419,6 +433,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     # Reactions that could not run right after their change (a failure, a crash).
     "outbox-drain": {"task": "core.tasks.outbox_drain", "schedule": timedelta(seconds=10)},
+    # Imports and rescoring runs that lost their task (a killed worker, a broker outage).
+    "jobs-resume": {"task": "leads.tasks.jobs_resume", "schedule": timedelta(minutes=1)},
     # Every sales-stage lead with an owner has the clock of its hand-off.
     "sla-clocks-backfill": {
         "task": "sla.tasks.clocks_backfill",

@@ -440,6 +440,7 @@ class RescoreRunSerializer(serializers.ModelSerializer):
             "percent",
             "created_at",
             "started_at",
+            "heartbeat_at",
             "finished_at",
             "error",
         ]

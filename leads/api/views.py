@@ -20,7 +20,7 @@ from rest_framework.response import Response
 
 from core.errors import DomainError
 from core.filters import InstantFilter
-from leads import scoring, selectors, services
+from leads import long_jobs, scoring, selectors, services
 from leads.api import serializers as s
 from leads.lifecycle import STAGE_LABELS
 from leads.models import (
@@ -527,5 +527,21 @@ class RescoreRunViewSet(viewsets.ReadOnlyModelViewSet):
     required_permissions = {
         "list": ("leads.view_rescorerun",),
         "retrieve": ("leads.view_rescorerun",),
+        "restart": ("leads.activate_qualificationdefinition",),
     }
     filterset_fields = ["definition", "status"]
+
+    @extend_schema(
+        request=None,
+        responses={202: s.RescoreRunSerializer},
+        summary="Restart a stalled or failed rescoring run (managers)",
+        description=(
+            "Sends the run to a worker again; it goes on from where it stopped. A run that is "
+            "finished, moving (a batch in the last two minutes) or of a retired version is a "
+            "400 that says why."
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def restart(self, request, pk=None):
+        run = long_jobs.rescore_run_restart(run=self.get_object(), actor=request.user)
+        return Response(s.RescoreRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)

@@ -1,6 +1,7 @@
 """Qualification definition versions: drafts, activation, and bulk rescoring of open leads."""
 
 import logging
+import time
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -9,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from accounts.services import notification_item, notification_send
-from core import events, jobs
+from core import durable_jobs, events
 from core.errors import DomainError
 from leads import scoring
 from leads.lifecycle import Stage
@@ -173,7 +174,8 @@ def definition_activate(
             total=Lead.objects.filter(stage__in=OPEN_STAGES).count(),
             requested_by=actor,
         )
-        jobs.send_on_commit(RESCORE_TASK, run.pk)
+        # Durable: with the broker down the run stays pending and is sent once it is back.
+        durable_jobs.send(RESCORE_TASK, run.pk)
     definition.refresh_from_db()
     return run
 
@@ -286,9 +288,9 @@ def rescore_run_batch(*, run_id: int, batch_size: int = RESCORE_BATCH_SIZE) -> R
     """Rescore the next batch of open leads of a run; returns the run as committed.
 
     One transaction per batch: the run row is locked, the batch is the open leads after the
-    run's cursor in primary-key order (locked too), and the cursor moves with the batch's
-    results, so a batch is applied exactly once even with retries or two workers. The
-    number of queries per batch does not depend on the batch size.
+    run's cursor in primary-key order (locked too), and the cursor and the heartbeat move
+    with the batch's results, so a batch is applied exactly once even with retries or two
+    workers. The number of queries per batch does not depend on the batch size.
     """
     now = timezone.now()
     with transaction.atomic(), events.batch():
@@ -324,15 +326,21 @@ def rescore_run_batch(*, run_id: int, batch_size: int = RESCORE_BATCH_SIZE) -> R
             run.cursor = batch[-1]
             run.processed += len(batch)
             run.qualified += len(scored.qualified_ids)
+        run.heartbeat_at = now
         run.save()
     return run
 
 
-def rescore_run_execute(*, run_id: int, batch_size: int = RESCORE_BATCH_SIZE) -> RescoreRun:
-    """Run batches until the run is done (resumes from the cursor when re-run)."""
+def rescore_run_execute(
+    *, run_id: int, batch_size: int = RESCORE_BATCH_SIZE, seconds: float | None = None
+) -> RescoreRun:
+    """Run batches until the run is done (resumes from the cursor when re-run). With
+    `seconds`, stops after the first batch that ends later than that and answers the run
+    still running: the caller sends the task again to go on."""
+    began = time.monotonic()
     while True:
         run = rescore_run_batch(run_id=run_id, batch_size=batch_size)
-        if run.is_done:
+        if run.is_done or (seconds is not None and time.monotonic() - began >= seconds):
             return run
 
 

@@ -28,8 +28,15 @@ from leads.views.definitions import (
     definition_submit,
     definitions,
     rescore_progress,
+    rescore_restart,
 )
-from leads.views.imports import import_detail, import_errors, import_mapping, import_upload
+from leads.views.imports import (
+    import_detail,
+    import_errors,
+    import_mapping,
+    import_restart,
+    import_upload,
+)
 from leads.views.lead_edit import lead_edit
 from leads.views.leads import assign, attempt, detail, export, feedback, index, transition
 from leads.views.routing import (
@@ -60,6 +67,7 @@ __all__ = [
     "import_detail",
     "import_errors",
     "import_mapping",
+    "import_restart",
     "import_upload",
     "index",
     "lead_edit",
@@ -70,6 +78,7 @@ __all__ = [
     "product_edit",
     "product_list",
     "rescore_progress",
+    "rescore_restart",
     "routing_rule_delete",
     "routing_rule_edit",
     "routing_rule_move",

@@ -15,8 +15,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import DomainError
+from leads import long_jobs, scoring
 from leads import preview as definition_previews
-from leads import scoring
 from leads import services as lead_services
 from leads.forms import DefinitionEditForm, DefinitionForm, DefinitionPreviewForm, SendBackForm
 from leads.models import Event, Lead, QualificationDefinition, RescoreRun
@@ -81,6 +81,19 @@ def _definitions_context(request, run=None) -> dict:
         "can_draft": can_draft_definitions(request.user),
         "can_activate": can_activate_definitions(request.user),
         "run": run,
+        **_run_state(request, run),
+    }
+
+
+def _run_state(request, run) -> dict:
+    """Whether the rescoring run has stalled, and whether this user may restart it."""
+    if run is None:
+        return {"run_stalled_since": None, "can_restart_run": False}
+    stalled = long_jobs.stalled_since(run, now=timezone.now())
+    restartable = stalled is not None or run.status == RescoreRun.Status.FAILED
+    return {
+        "run_stalled_since": stalled,
+        "can_restart_run": restartable and can_activate_definitions(request.user),
     }
 
 
@@ -157,7 +170,23 @@ def definition_activate(request, pk):
 @require_GET
 def rescore_progress(request, pk):
     run = get_object_or_404(RescoreRun.objects.select_related("definition"), pk=pk)
-    return render(request, "leads/_rescore_progress.html", {"run": run})
+    return render(request, "leads/_rescore_progress.html", {"run": run, **_run_state(request, run)})
+
+
+@login_required
+@require_POST
+def rescore_restart(request, pk):
+    """Send a stalled or failed rescoring run again (managers); it goes on from its cursor."""
+    if not can_activate_definitions(request.user):
+        raise PermissionDenied("Only managers restart a rescoring.")
+    run = get_object_or_404(RescoreRun, pk=pk)
+    try:
+        long_jobs.rescore_run_restart(run=run, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "The rescoring is restarted; it goes on where it stopped.")
+    return redirect("leads:definitions")
 
 
 # -- one version: the builder, the preview, submission and review ------------------------------

@@ -5,15 +5,17 @@ import io
 import re
 from itertools import islice
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Role
 from core.errors import DomainError
-from leads import imports
+from leads import imports, long_jobs
 from leads.forms import (
     ImportMappingForm,
     ImportUploadForm,
@@ -118,7 +120,28 @@ def import_mapping(request, pk):
 def import_detail(request, pk):
     lead_import = _import_for(request, pk)
     template = "leads/_import_progress.html" if request.htmx else "leads/import_detail.html"
-    return render(request, template, {"lead_import": lead_import})
+    stalled = long_jobs.stalled_since(lead_import, now=timezone.now())
+    context = {
+        "lead_import": lead_import,
+        "stalled_since": stalled,
+        # Whoever may see the import may run it (`_import_for`).
+        "can_restart": stalled is not None or lead_import.status == LeadImport.Status.FAILED,
+    }
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def import_restart(request, pk):
+    """Send a stalled or failed import again; it goes on after its last committed batch."""
+    lead_import = _import_for(request, pk)
+    try:
+        long_jobs.lead_import_restart(lead_import=lead_import, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "The import is restarted; it goes on from its last batch.")
+    return redirect(lead_import)
 
 
 @login_required
