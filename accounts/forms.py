@@ -1,13 +1,11 @@
-import zoneinfo
-
 from django import forms
 
-from accounts.models import User
+from accounts.models import User, time_zone_choices
 
 
 class ProfileForm(forms.ModelForm):
     time_zone = forms.ChoiceField(
-        choices=[(name, name) for name in sorted(zoneinfo.available_timezones())],
+        choices=time_zone_choices,
         help_text="Times are shown to you in this time zone.",
     )
 

@@ -5,6 +5,19 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 
+def time_zone_choices() -> list:
+    """Every IANA time zone for a picker, grouped by region ("Europe" → "Paris"), UTC first."""
+    regions: dict[str, list[tuple[str, str]]] = {}
+    for name in sorted(zoneinfo.available_timezones()):
+        region, _, place = name.partition("/")
+        if name == "UTC":
+            continue
+        if not place:
+            region, place = "Other", name
+        regions.setdefault(region, []).append((name, place.replace("_", " ")))
+    return [("UTC", "UTC"), *regions.items()]
+
+
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(f"“{value}” is not a known IANA time zone (e.g. Europe/Paris).")

@@ -5,7 +5,7 @@ import functools
 from django import forms
 from django.utils.html import format_html_join
 
-from accounts.models import Team
+from accounts.models import Team, time_zone_choices
 from leads.models import ContactAttempt, Product
 from personas.models import Persona
 from sla import clock_rules, services
@@ -84,7 +84,11 @@ class CalendarForm(forms.Form):
     """Opening hours typed per weekday as "09:00-12:00, 13:00-17:00" (empty: closed)."""
 
     name = forms.CharField(max_length=120)
-    time_zone = forms.CharField(max_length=64, help_text="IANA name, e.g. America/New_York.")
+    time_zone = forms.ChoiceField(
+        choices=time_zone_choices,
+        help_text="Business hours count in this time zone (daylight saving included).",
+        error_messages={"invalid_choice": "Choose a time zone from the list."},
+    )
     holiday_country = forms.CharField(
         max_length=3, required=False, help_text="Country code for public holidays, e.g. US."
     )

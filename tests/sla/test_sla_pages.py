@@ -264,3 +264,14 @@ def test_the_queue_is_rendered_when_the_cache_is_down(
     page = response.content.decode()
     assert "Acme" in page and lead.full_name in page
     assert page.count('data-testid="clock-row"') == 1
+
+
+def test_the_calendar_form_picks_its_time_zone_from_a_grouped_list(signed_in, manager):
+    client = signed_in(manager)
+    page = client.get("/sla/calendars/new/").content.decode()
+    assert '<optgroup label="Europe">' in page and '<option value="Europe/Paris">Paris' in page
+    response = client.post(
+        "/sla/calendars/new/",
+        {"name": "Mars office", "time_zone": "Mars/Olympus_Mons", "day_0": "09:00-17:00"},
+    )
+    assert "Choose a time zone from the list." in response.content.decode()
