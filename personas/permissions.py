@@ -16,8 +16,18 @@ def can_record_interview(user) -> bool:
     return user.is_authenticated and user.has_perm("personas.add_interview")
 
 
-def can_edit_journey(user) -> bool:
-    return user.is_authenticated and user.has_perm("personas.change_journeystage")
+def can_edit_journey(user, persona=None) -> bool:
+    """Marketing (the permission), a manager, or one of the persona's contributors whatever
+    their team: the journey map is co-written by the people who interviewed its customers."""
+    from accounts.models import Role
+
+    if not user.is_authenticated:
+        return False
+    if user.has_perm("personas.change_journeystage") or user.has_role(Role.MANAGER):
+        return True
+    if persona is None:
+        return False
+    return any(person.pk == user.pk for person in persona.contributors.all())
 
 
 class ModelPermissionsOrRead(permissions.DjangoModelPermissions):

@@ -93,6 +93,12 @@ def interview_update(*, interview: Interview, **fields) -> Interview:
 
 
 @transaction.atomic
+def interview_delete(*, interview: Interview) -> None:
+    """Delete an interview (callers check `permissions.can_change_interview`)."""
+    interview.delete()
+
+
+@transaction.atomic
 def journey_stage_save(
     *,
     persona: Persona,

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from core.forms import apply_errors
 from personas import insights, permissions, selectors, services
 from personas.forms import InterviewForm, JourneyForm, PersonaForm
-from personas.models import RECOMMENDED_INTERVIEWS, JourneyStage, Persona
+from personas.models import RECOMMENDED_INTERVIEWS, Interview, JourneyStage, Persona
 
 COMPARED_FIELDS = (
     ("role_title", "Role / title"),
@@ -108,8 +108,24 @@ def detail(request, pk: int):
             "window_days": measures.window_days if measures else None,
             "can_edit": permissions.can_edit_persona(request.user),
             "can_interview": permissions.can_record_interview(request.user),
-            "can_edit_journey": permissions.can_edit_journey(request.user),
+            "can_edit_journey": permissions.can_edit_journey(request.user, persona),
+            "changeable_interviews": {
+                interview.pk
+                for interview in persona.interviews.all()
+                if _may_change(request.user, interview, persona)
+            },
         },
+    )
+
+
+def _may_change(user, interview, persona) -> bool:
+    """`permissions.can_change_interview` over the prefetched contributors (no query each)."""
+    from accounts.models import Role
+
+    return (
+        interview.interviewer_id == user.pk
+        or user.has_role(Role.MANAGER)
+        or any(person.pk == user.pk for person in persona.contributors.all())
     )
 
 
@@ -156,10 +172,58 @@ def interview_form(request, pk: int):
     return render(request, "personas/interview_form.html", {"form": form, "persona": persona})
 
 
+def _interview_or_404(pk: int, interview_pk: int):
+    return get_object_or_404(
+        Interview.objects.select_related("persona", "interviewer"), pk=interview_pk, persona_id=pk
+    )
+
+
+@login_required
+def interview_edit(request, pk: int, interview_pk: int):
+    interview = _interview_or_404(pk, interview_pk)
+    persona = interview.persona
+    if not permissions.can_change_interview(request.user, interview):
+        raise PermissionDenied("Who recorded it, the persona's contributors or a manager edit it.")
+    form = InterviewForm(request.POST or None, instance=interview)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.interview_update(interview=interview, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, "Interview saved.")
+            return redirect(persona)
+    return render(
+        request,
+        "personas/interview_form.html",
+        {"form": form, "persona": persona, "interview": interview},
+    )
+
+
+@login_required
+def interview_delete(request, pk: int, interview_pk: int):
+    """A confirmation page; the POST deletes."""
+    interview = _interview_or_404(pk, interview_pk)
+    persona = interview.persona
+    if not permissions.can_change_interview(request.user, interview):
+        raise PermissionDenied(
+            "Who recorded it, the persona's contributors or a manager delete it."
+        )
+    if request.method == "POST":
+        services.interview_delete(interview=interview)
+        messages.success(request, f"The interview with {interview.interviewee} is deleted.")
+        return redirect(persona)
+    return render(
+        request,
+        "personas/interview_confirm_delete.html",
+        {"interview": interview, "persona": persona},
+    )
+
+
 @login_required
 def journey_form(request, pk: int):
-    persona = get_object_or_404(Persona.objects.prefetch_related("journey"), pk=pk)
-    if not permissions.can_edit_journey(request.user):
+    persona = get_object_or_404(Persona.objects.prefetch_related("journey", "contributors"), pk=pk)
+    if not permissions.can_edit_journey(request.user, persona):
         raise PermissionDenied
     form = JourneyForm(request.POST or None, persona=persona)
     if request.method == "POST" and form.is_valid():
