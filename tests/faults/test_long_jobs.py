@@ -121,9 +121,15 @@ def broker(django_db_setup):
         own.close()
 
 
+# The worker's visibility timeout, shortened from the minute of production so that a task
+# a killed worker held comes back within a test.
+VISIBILITY_TIMEOUT = 10
+
+
 @pytest.fixture(scope="module")
 def module_worker(broker, django_db_setup, django_db_blocker):
-    worker = Worker(database_url(), env={"CELERY_BROKER_URL": broker.url}).start()
+    env = {"CELERY_BROKER_URL": broker.url, "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT)}
+    worker = Worker(database_url(), env=env).start()
     try:
         yield worker
     finally:
@@ -168,44 +174,71 @@ def mapped(client, actor, text: str) -> LeadImport:
     return lead_import
 
 
-def test_a_worker_killed_mid_import_is_resumed_and_every_row_lands_once(worker, client, marketer):
-    rows = 6 * imports.BATCH_SIZE  # six batches
-    known = range(0, rows, 10)  # these leads exist already: updated, not created
-    for n in known:
+ROWS = 6 * imports.BATCH_SIZE  # six batches
+KNOWN = range(0, ROWS, 10)  # these leads exist already: updated, not created
+REFUSED = [n for n in range(ROWS) if n % 25 == 7]
+
+
+def import_killed_mid_way(worker, client, marketer) -> LeadImport:
+    """A six-batch import whose worker is SIGKILLed (with its pool) after the first batch;
+    a new worker is started."""
+    for n in KNOWN:
         LeadFactory(external_id=f"crm-{n}", email=f"old{n}@example.com", product=None)
-    refused = [n for n in range(rows) if n % 25 == 7]
-
-    lead_import = mapped(client, marketer, csv_rows(rows))
-
-    def progress():
-        return LeadImport.objects.values_list("status", "processed_rows").get(pk=lead_import.pk)
-
+    lead_import = mapped(client, marketer, csv_rows(ROWS))
     wait_for(
-        lambda: progress()[1] >= imports.BATCH_SIZE, timeout=45, what="the first batch", every=0.02
+        lambda: progress(lead_import)[1] >= imports.BATCH_SIZE,
+        timeout=45,
+        what="the first batch",
+        every=0.02,
     )
-    worker.kill()  # SIGKILL of the worker and its pool children, mid-import
-    status, done_at_kill = progress()
-    assert status == "running" and done_at_kill < rows, (status, done_at_kill)
-
+    worker.kill()
+    status, done_at_kill = progress(lead_import)
+    assert status == "running" and done_at_kill < ROWS, (status, done_at_kill)
     worker.start()
+    return lead_import
+
+
+def progress(lead_import: LeadImport) -> tuple[str, int]:
+    return LeadImport.objects.values_list("status", "processed_rows").get(pk=lead_import.pk)
+
+
+def assert_every_row_landed_once(lead_import: LeadImport) -> None:
+    lead_import.refresh_from_db()
+    created = ROWS - len(KNOWN) - len(REFUSED)
+    assert lead_import.processed_rows == ROWS
+    assert (lead_import.created_count, lead_import.updated_count) == (created, len(KNOWN))
+    assert lead_import.rejected_count == len(REFUSED)
+    numbers = [line.split(",", 1)[0] for line in lead_import.error_report.splitlines()]
+    assert sorted(int(number) for number in numbers) == [n + 2 for n in REFUSED]  # once each
+    assert Lead.objects.count() == len(KNOWN) + created
+    assert set(Lead.objects.values_list("external_id", flat=True)) == {
+        f"crm-{n}" for n in range(ROWS) if n % 25 != 7
+    }
+    assert Lead.objects.get(external_id="crm-10").email == "p10@example.com"
+
+
+def test_a_worker_killed_mid_import_is_resumed_and_every_row_lands_once(worker, client, marketer):
+    lead_import = import_killed_mid_way(worker, client, marketer)
     # Two minutes later (the clock moved on, not the test): the periodic resume finds the
     # import silent and sends it again; the new worker goes on after the last batch.
     later = timezone.now() + long_jobs.STALL_AFTER
     assert long_jobs.jobs_resume(now=later) == {"imports": [lead_import.pk], "rescore_runs": []}
-    wait_for(lambda: progress()[0] == "done", timeout=60, what="the resumed import")
+    wait_for(lambda: progress(lead_import)[0] == "done", timeout=60, what="the resumed import")
+    assert_every_row_landed_once(lead_import)
 
-    lead_import.refresh_from_db()
-    created = rows - len(known) - len(refused)
-    assert lead_import.processed_rows == rows
-    assert (lead_import.created_count, lead_import.updated_count) == (created, len(known))
-    assert lead_import.rejected_count == len(refused)
-    numbers = [line.split(",", 1)[0] for line in lead_import.error_report.splitlines()]
-    assert sorted(int(number) for number in numbers) == [n + 2 for n in refused]  # once each
-    assert Lead.objects.count() == len(known) + created
-    assert set(Lead.objects.values_list("external_id", flat=True)) == {
-        f"crm-{n}" for n in range(rows) if n % 25 != 7
-    }
-    assert Lead.objects.get(external_id="crm-10").email == "p10@example.com"
+
+def test_a_task_a_killed_worker_held_comes_back_by_itself(worker, client, marketer):
+    killed = time.monotonic()
+    lead_import = import_killed_mid_way(worker, client, marketer)
+    # No resume: the broker hands the unacknowledged task to the new worker once it has
+    # been out for the visibility timeout (looked for every 5 seconds).
+    wait_for(
+        lambda: progress(lead_import)[0] == "done",
+        timeout=VISIBILITY_TIMEOUT + 40,
+        what="the task to come back",
+    )
+    assert time.monotonic() - killed < VISIBILITY_TIMEOUT + 30
+    assert_every_row_landed_once(lead_import)
 
 
 def test_with_the_broker_down_activation_and_import_answer_and_run_once_it_is_back(
