@@ -1,5 +1,6 @@
 import zoneinfo
 
+import pghistory
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -92,6 +93,16 @@ class User(AbstractUser):
     @property
     def role_names(self) -> list[str]:
         return [role.value for role in Role if self.has_role(role)]
+
+
+# Roles are group memberships: every one given or taken away is in the audit log.
+pghistory.track(
+    pghistory.InsertEvent("role.add"),
+    pghistory.DeleteEvent("role.remove"),
+    obj_field=None,
+    model_name="UserRoleEvent",
+    app_label="accounts",
+)(User.groups.through)
 
 
 class Notification(models.Model):

@@ -5,6 +5,7 @@ from accounts import views
 app_name = "accounts"
 urlpatterns = [
     path("profile/", views.profile, name="profile"),
+    path("audit/", views.audit_log, name="audit"),
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/menu/", views.notification_menu, name="notifications_menu"),
     path("notifications/read/", views.notifications_read, name="notifications_read"),

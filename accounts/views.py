@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -8,8 +9,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.forms import ProfileForm
-from accounts.models import Notification
+from accounts.models import Notification, Role
 from accounts.services import notifications_mark_read
+from core import audit
 
 NOTIFICATIONS_PER_PAGE = 30
 MENU_SIZE = 8
@@ -98,3 +100,39 @@ def notification_open(request, pk):
     ):
         return redirect("accounts:notifications")
     return redirect(url)
+
+
+AUDIT_PAGE_SIZE = 50
+
+
+def sees_audit(user) -> bool:
+    """The audit log is the managers'."""
+    return user.is_authenticated and user.has_role(Role.MANAGER)
+
+
+@login_required
+@require_GET
+def audit_log(request):
+    """Who changed what and when, newest first, a page at a time."""
+    if not sees_audit(request.user):
+        raise PermissionDenied("The audit log is for managers.")
+    subjects = audit.subjects()
+    subject = request.GET.get("subject") or None
+    if subject not in {key for key, _ in subjects}:
+        subject = None
+    page = request.GET.get("page", "1")
+    number = int(page) if page.isdigit() and 0 < len(page) < 6 else 1
+    entries, more = audit.audit_entries(
+        subject=subject, offset=(number - 1) * AUDIT_PAGE_SIZE, limit=AUDIT_PAGE_SIZE
+    )
+    return render(
+        request,
+        "accounts/audit.html",
+        {
+            "entries": entries,
+            "subjects": subjects,
+            "subject": subject,
+            "page": number,
+            "more": more,
+        },
+    )

@@ -1,8 +1,10 @@
+import pghistory
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from core.audit import audit_obj, audited
 from leads.lifecycle import STAGE_LABELS, Stage
 
 
@@ -68,6 +70,7 @@ class Campaign(models.Model):
         return self.name
 
 
+@pghistory.track(*audited(), obj_field=audit_obj())
 class QualificationDefinition(models.Model):
     """One version of the agreed MQL or SQL rule (rules are `leads.scoring` JSON).
 
@@ -125,6 +128,15 @@ class QualificationDefinition(models.Model):
         return f"{self.get_stage_display()} v{self.version}: {self.name}"
 
 
+# Ownership: only a change of owner is kept (a conditional trigger; other lead writes cost
+# nothing), with the owner before and after.
+@pghistory.track(
+    pghistory.UpdateEvent("owner.before", condition=pghistory.AnyChange("owner"), row="OLD"),
+    pghistory.UpdateEvent("owner.change", condition=pghistory.AnyChange("owner"), row="NEW"),
+    fields=["owner"],
+    obj_field=audit_obj(),
+    model_name="LeadOwnerEvent",
+)
 class Lead(models.Model):
     external_id = models.CharField(max_length=120, null=True, blank=True)
     email = models.EmailField(max_length=254)
@@ -355,6 +367,7 @@ class SalesFeedback(models.Model):
         return f"{'Accepted' if self.accepted else 'Rejected'} ({self.rating}/5)"
 
 
+@pghistory.track(*audited(), obj_field=audit_obj())
 class RoutingRule(models.Model):
     """Routes handed-off leads to a sales team by product, territory or persona."""
 

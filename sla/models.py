@@ -10,15 +10,18 @@ from one schedule. Rows no clock uses yet are edited in place.
 import uuid
 from decimal import Decimal
 
+import pghistory
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
 from accounts.models import validate_time_zone
+from core.audit import audit_obj, audited
 from leads.lifecycle import STAGE_LABELS, Stage
 
 
+@pghistory.track(*audited(), obj_field=audit_obj())
 class BusinessCalendar(models.Model):
     """Opening hours in one IANA zone plus holidays; sales teams count SLA time in it.
 
@@ -71,6 +74,7 @@ class BusinessCalendar(models.Model):
         return self.superseded_at is None
 
 
+@pghistory.track(*audited(), obj_field=audit_obj())
 class TeamCalendar(models.Model):
     """Which calendar a sales team counts SLA time in (one per team)."""
 
@@ -85,6 +89,7 @@ class TeamCalendar(models.Model):
         return f"{self.team} → {self.calendar}"
 
 
+@pghistory.track(*audited(), obj_field=audit_obj())
 class SLAAgreement(models.Model):
     """The written contract between the teams and its measurable commitments (one version)."""
 

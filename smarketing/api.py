@@ -2,6 +2,7 @@
 
 from rest_framework.routers import DefaultRouter
 
+from accounts.api import AuditViewSet
 from goals.api import GoalViewSet, ObjectiveViewSet, RevenuePlanViewSet
 from leads.api.views import (
     CampaignViewSet,
@@ -33,5 +34,6 @@ for prefix, viewset, basename in (
     ("objectives", ObjectiveViewSet, "objective"),
     ("reports/funnel", FunnelReportViewSet, "report-funnel"),
     ("webhooks", WebhookSubscriptionViewSet, "webhook"),
+    ("audit", AuditViewSet, "audit"),
 ):
     router.register(prefix, viewset, basename=basename)

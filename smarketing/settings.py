@@ -101,6 +101,8 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_htmx",
     "axes",
+    "pgtrigger",
+    "pghistory",
     "core",
     "accounts",
     "personas",
@@ -112,6 +114,11 @@ INSTALLED_APPS = [
     "smarketing",
 ]
 
+# The audit log's triggers (core.audit) come with the migrations; the one on the role
+# memberships table (auth's own many-to-many, outside our migrations) is installed after
+# every migrate.
+PGTRIGGER_INSTALL_ON_MIGRATE = True
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -121,6 +128,9 @@ MIDDLEWARE = [
     "smarketing.middleware.ContentSecurityPolicyMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who changed what: the audit log's triggers read the signed-in user and the path from
+    # here (also for API tokens, which authenticate in the view).
+    "pghistory.middleware.HistoryMiddleware",
     "core.replicas.ReadYourWritesMiddleware",
     "accounts.middleware.UserTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -2,11 +2,19 @@
 
 import uuid
 
+import pghistory
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.audit import audit_obj, audited
 
+
+@pghistory.track(
+    *audited(),
+    obj_field=audit_obj(),
+    exclude=["secret"],  # the signing secret never goes into the audit log
+)
 class WebhookSubscription(models.Model):
     """An integrator's HTTP receiver for some event types. The secret signs every delivery."""
 

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_notification'),
+        ("accounts", "0002_notification"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='notification',
-            name='items',
+            model_name="notification",
+            name="items",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name='notification',
-            name='occurred_at',
+            model_name="notification",
+            name="occurred_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

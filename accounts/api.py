@@ -1,0 +1,104 @@
+"""REST API: `audit/`, the audit log (managers only)."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import permissions, serializers, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from accounts.models import Role
+from core import audit
+
+
+class IsManager(permissions.BasePermission):
+    message = "The audit log is for managers."
+
+    def has_permission(self, request, view) -> bool:
+        return request.user.is_authenticated and request.user.has_role(Role.MANAGER)
+
+
+AUDIT_ENTRY = inline_serializer(
+    "AuditEntry",
+    {
+        "at": serializers.DateTimeField(help_text="When the change was committed."),
+        "actor": serializers.CharField(
+            allow_null=True, help_text="Username of who made it; null for the system (a job)."
+        ),
+        "path": serializers.CharField(help_text="The page or API path it was made through."),
+        "subject": serializers.CharField(help_text="The kind of object changed."),
+        "object_id": serializers.CharField(allow_null=True),
+        "label": serializers.CharField(),
+        "action": serializers.CharField(
+            help_text="created, changed, deleted, owner changed, role given, role taken away."
+        ),
+        "changes": inline_serializer(
+            "AuditChange",
+            {
+                "field": serializers.CharField(),
+                "before": serializers.JSONField(allow_null=True),
+                "after": serializers.JSONField(allow_null=True),
+            },
+            many=True,
+        ),
+    },
+)
+
+
+class AuditViewSet(viewsets.ViewSet):
+    """Who changed agreements, calendars, definitions, routing, ownership, roles and webhooks."""
+
+    permission_classes = [permissions.IsAuthenticated, IsManager]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("subject", str, description="One kind of object (see `subjects`)."),
+            OpenApiParameter("offset", int, description="Entries to skip (newest first)."),
+            OpenApiParameter("limit", int, description=f"At most {audit.PAGE_MAX}; 50 if unset."),
+        ],
+        responses=inline_serializer(
+            "AuditLog",
+            {
+                "results": AUDIT_ENTRY,
+                "more": serializers.BooleanField(help_text="Older entries exist."),
+                "subjects": serializers.ListField(child=serializers.CharField()),
+            },
+        ),
+        summary="The audit log, newest first",
+    )
+    def list(self, request):
+        subjects = [key for key, _ in audit.subjects()]
+        subject = request.query_params.get("subject") or None
+        if subject is not None and subject not in subjects:
+            raise ValidationError({"subject": [f"One of: {', '.join(subjects)}."]})
+        offset = _whole(request.query_params.get("offset"), "offset", 0, 10**7)
+        limit = _whole(request.query_params.get("limit"), "limit", 50, audit.PAGE_MAX, minimum=1)
+        entries, more = audit.audit_entries(subject=subject, offset=offset, limit=limit)
+        return Response(
+            {
+                "results": [
+                    {
+                        "at": entry.at,
+                        "actor": entry.actor or None,
+                        "path": entry.path,
+                        "subject": entry.subject,
+                        "object_id": entry.object_id,
+                        "label": entry.label,
+                        "action": entry.action,
+                        "changes": [
+                            {"field": name, "before": before, "after": after}
+                            for name, before, after in entry.changes
+                        ],
+                    }
+                    for entry in entries
+                ],
+                "more": more,
+                "subjects": subjects,
+            }
+        )
+
+
+def _whole(text, name: str, default: int, maximum: int, minimum: int = 0) -> int:
+    if text in (None, ""):
+        return default
+    if not text.isdigit() or len(text) > 9 or not minimum <= int(text) <= maximum:
+        raise ValidationError({name: [f"A whole number from {minimum} to {maximum:,}."]})
+    return int(text)
