@@ -18,10 +18,12 @@ Days are calendar days in the company time zone (settings.TIME_ZONE).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 
 from django.apps import apps
 from django.db import connections, transaction
@@ -704,12 +706,28 @@ def revenue_attribution(*, start: dt.datetime, end: dt.datetime) -> funnel.Attri
 
 @dataclass(frozen=True)
 class PlanView:
+    """The revenue plan in force over a period, and its share of that period.
+
+    ``needs`` and ``revenue_target`` are the whole plan's; ``first``..``last`` are the days
+    of the period the plan covers (both included), and ``needs_in_period`` /
+    ``target_in_period`` the plan's figures spread evenly over its days, for those days
+    (counts rounded up: nobody wins 0.4 of a customer).
+    """
+
     name: str
     period_start: dt.date
     period_end: dt.date
     revenue_target: Decimal
     rates: dict[tuple[str, str], Decimal | None]
     needs: dict
+    first: dt.date | None = None
+    last: dt.date | None = None
+    needs_in_period: dict = field(default_factory=dict)
+    target_in_period: Decimal | None = None
+
+    @property
+    def covers_whole_plan(self) -> bool:
+        return (self.first, self.last) == (self.period_start, self.period_end)
 
 
 RATE_FIELD_PAIRS = {
@@ -718,32 +736,67 @@ RATE_FIELD_PAIRS = {
     "sql_to_opportunity_rate": (funnel.SQL, funnel.OPPORTUNITY),
     "opportunity_to_customer_rate": (funnel.OPPORTUNITY, funnel.CUSTOMER),
 }
+PLAN_NEED_KEYS = ("leads", "mqls", "sqls", "opportunities", "customers")
+# A plan spans at most 36 months, so one starting earlier than this cannot reach a period.
+_LONGEST_PLAN_DAYS = 36 * 31 + 1
 
 
-def current_revenue_plan(*, today: dt.date) -> PlanView | None:
-    """The revenue plan covering ``today`` (else the latest one), or None without goals app
-    or plans."""
+def revenue_plan_in_force(*, first: dt.date, last: dt.date) -> PlanView | None:
+    """The revenue plan in force over the days ``first``..``last`` (both included), or None.
+
+    In force: its months overlap those days, whenever it was created. Of several, the one
+    covering most of the days wins, then the one that started last (the more specific), then
+    the one created last. One query.
+    """
     try:
         plan_model = apps.get_model("goals", "RevenuePlan")
     except LookupError:
         return None
-    plans = list(plan_model.objects.filter(period_start__lte=today).order_by("-period_start")[:5])
-    plan = next((p for p in plans if p.period_end >= today), plans[0] if plans else None)
-    if plan is None:
+    candidates = [
+        plan
+        for plan in plan_model.objects.filter(
+            period_start__lte=last,
+            period_start__gt=first - dt.timedelta(days=_LONGEST_PLAN_DAYS),
+        )
+        if plan.period_end >= first
+    ]
+    if not candidates:
         return None
-    computed_rates = (plan.computed or {}).get("rates") or {}
+
+    def overlap(plan) -> int:
+        return (min(plan.period_end, last) - max(plan.period_start, first)).days + 1
+
+    plan = max(candidates, key=lambda p: (overlap(p), p.period_start, p.created_at, p.pk))
+    computed = plan.computed or {}
+    computed_rates = computed.get("rates") or {}
     rates = {}
     for field_name, pair in RATE_FIELD_PAIRS.items():
         value = computed_rates.get(field_name) or getattr(plan, field_name)
         rates[pair] = Decimal(str(value)) if value is not None else None
+    needs = computed.get("needs") or {}
+    covered_first, covered_last = max(plan.period_start, first), min(plan.period_end, last)
+    covered = Fraction(overlap(plan), (plan.period_end - plan.period_start).days + 1)
     return PlanView(
         name=plan.name,
         period_start=plan.period_start,
         period_end=plan.period_end,
         revenue_target=plan.revenue_target,
         rates=rates,
-        needs=(plan.computed or {}).get("needs") or {},
+        needs=needs,
+        first=covered_first,
+        last=covered_last,
+        needs_in_period={
+            key: math.ceil(int(needs[key]) * covered) for key in PLAN_NEED_KEYS if key in needs
+        },
+        target_in_period=(plan.revenue_target * covered.numerator / covered.denominator).quantize(
+            Decimal("0.01")
+        ),
     )
+
+
+def current_revenue_plan(*, today: dt.date) -> PlanView | None:
+    """The revenue plan in force on ``today``, or None."""
+    return revenue_plan_in_force(first=today, last=today)
 
 
 # --------------------------------------------------------------------------- lead quality

@@ -65,7 +65,9 @@ def weekly_review_content(*, week_start: dt.date, now: dt.datetime) -> dict:
     last_week = selectors.funnel_report(
         start=previous_start, end=start, mode=FunnelMode.FLOW, with_velocity=False
     )
-    plan = selectors.current_revenue_plan(today=week_start)
+    # The plan in force during the week, whether it began before the Monday, ends after the
+    # Sunday or was written down after the week.
+    plan = selectors.revenue_plan_in_force(first=week_start, last=week_start + dt.timedelta(days=6))
     neck = funnel_core.bottleneck(this_week.total.conversion, plan.rates) if plan else None
 
     personas_now = selectors.funnel_report(
