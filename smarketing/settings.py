@@ -118,6 +118,9 @@ INSTALLED_APPS = [
 # memberships table (auth's own many-to-many, outside our migrations) is installed after
 # every migrate.
 PGTRIGGER_INSTALL_ON_MIGRATE = True
+# Reads change nothing audited: only writes carry the who-and-where context (every statement
+# of a tracked request is prefixed with it).
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
