@@ -25,7 +25,7 @@ The SLA's marketing commitment ("N leads reaching stage S per product per month"
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from enum import StrEnum
@@ -282,6 +282,30 @@ def split_by_product(
         )
         for product, share in shares.items()
     }
+
+
+def total_needs(parts: Iterable[PlanNeeds]) -> PlanNeeds:
+    """The stage-by-stage sum of several needs (the products of one plan), so a plan split by
+    product shows totals that are exactly the sum of its rows.
+
+    Each part is rounded up on its own, so the sum can exceed :func:`plan_needs` of the whole
+    target by up to one per part and stage. The parts must share one average deal size;
+    ``ValueError`` for none at all or for deal sizes that differ.
+    """
+    parts = list(parts)
+    if not parts:
+        raise ValueError("total_needs needs at least one part")
+    deal_sizes = {part.average_deal_size for part in parts}
+    if len(deal_sizes) != 1:
+        raise ValueError("parts of one plan share one average deal size")
+    return PlanNeeds(
+        customers=sum(part.customers for part in parts),
+        opportunities=sum(part.opportunities for part in parts),
+        sqls=sum(part.sqls for part in parts),
+        mqls=sum(part.mqls for part in parts),
+        leads=sum(part.leads for part in parts),
+        average_deal_size=parts[0].average_deal_size,
+    )
 
 
 def per_month(needs: PlanNeeds, months: int) -> PlanNeeds:

@@ -299,9 +299,20 @@ def revenue_plan_compute(
     if errors:
         raise ValidationError(errors)
     try:
-        needs = planning.plan_needs(inputs)
+        whole = planning.plan_needs(inputs)
         product_needs = planning.split_by_product(inputs, shares) if shares else {}
-        monthly = planning.per_month(needs, plan.months)
+        product_monthly = {
+            product_id: planning.per_month(product, plan.months)
+            for product_id, product in product_needs.items()
+        }
+        # Split by product, each product is rounded up on its own (its commitment is its own),
+        # so the plan's totals are the sums of its products' rows: what the teams sign up for
+        # adds up, and can be a few more than the whole target alone would need.
+        if product_needs:
+            needs = planning.total_needs(product_needs.values())
+            monthly = planning.total_needs(product_monthly.values())
+        else:
+            needs, monthly = whole, planning.per_month(whole, plan.months)
     except planning.PlanningError as exc:  # defensive: validated above
         raise ValidationError(exc.errors) from exc
 
@@ -333,14 +344,13 @@ def revenue_plan_compute(
         else None,
         "needs": _needs_dict(needs),
         "needs_per_month": _needs_dict(monthly),
+        "whole_plan_needs": _needs_dict(whole),
         "products": [
             {
                 "product": product_id,
                 "share": str(shares[product_id]),
                 "needs": _needs_dict(product_needs[product_id]),
-                "needs_per_month": _needs_dict(
-                    planning.per_month(product_needs[product_id], plan.months)
-                ),
+                "needs_per_month": _needs_dict(product_monthly[product_id]),
             }
             for product_id in product_needs
         ],

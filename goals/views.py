@@ -160,9 +160,9 @@ def _plan_rows(plan: RevenuePlan) -> list[dict]:
     return [
         {
             "label": label,
-            "rate": Decimal(rates[field]) * 100 if field in rates else None,
+            "rate": Decimal(rates[field]) if field in rates else None,
             "source": sources.get(field, ""),
-            "measured": None if measured.get(field) is None else Decimal(measured[field]) * 100,
+            "measured": None if measured.get(field) is None else Decimal(measured[field]),
         }
         for field, label in RATE_LABELS.items()
     ]
@@ -204,6 +204,7 @@ def plan_detail(request, pk: int):
             "plan": plan,
             "needs": needs,
             "monthly": plan.computed.get("needs_per_month", {}),
+            "whole_plan_needs": plan.computed.get("whole_plan_needs"),
             "rates": _plan_rows(plan),
             "product_rows": product_rows,
             "goals": list(plan.goals.all()),
