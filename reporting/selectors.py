@@ -870,17 +870,23 @@ def sla_health(*, start: dt.datetime, end: dt.datetime) -> dict | None:
     return row
 
 
-def leads_at_risk(*, now: dt.datetime, within: dt.timedelta = dt.timedelta(hours=24), limit=10):
+def leads_at_risk(
+    *,
+    now: dt.datetime,
+    within: dt.timedelta = dt.timedelta(hours=24),
+    limit=10,
+    handed_off: tuple[dt.datetime, dt.datetime] | None = None,
+):
     """Pending SLA clocks whose first touch is due within ``within`` (or overdue), soonest
-    first: an index range scan on the stored deadline."""
+    first: an index range scan on the stored deadline. ``handed_off`` = ``(start, end)``
+    keeps the hand-offs of ``[start, end)`` only."""
     clock = _sla_model("SLAClock")
     if clock is None:
         return None
-    return list(
-        clock.objects.filter(status="pending", first_touch_due_at__lt=now + within)
-        .select_related("lead", "owner")
-        .order_by("first_touch_due_at")[:limit]
-    )
+    clocks = clock.objects.filter(status="pending", first_touch_due_at__lt=now + within)
+    if handed_off is not None:
+        clocks = clocks.filter(handoff_at__gte=handed_off[0], handoff_at__lt=handed_off[1])
+    return list(clocks.select_related("lead", "owner").order_by("first_touch_due_at")[:limit])
 
 
 def sla_compliance(*, start: dt.datetime, end: dt.datetime, group_by: str = "team") -> list:

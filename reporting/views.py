@@ -24,6 +24,7 @@ from core.caching import cache_get_many, cache_set_many
 from core.csv import csv_response
 from core.errors import DomainError
 from core.periods import parse_period, period_inputs
+from core.rates import percent_text
 from core.replicas import replica_view
 from leads.models import Lead
 from reporting import funnel, selectors, services
@@ -81,7 +82,7 @@ def _duration_text(value: dt.timedelta | None) -> str:
 
 
 def _rate_text(value) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
+    return percent_text(value, 1)
 
 
 def funnel_table(result: funnel.FunnelResult) -> list[dict]:
@@ -140,7 +141,7 @@ def dashboard_context(request) -> dict:
     today = days.today()
     (start, end), period_error = _period(request, default_first=_quarter_start(today))
     seconds = settings.DASHBOARD_CACHE_SECONDS
-    key = f"reporting:dashboard:v2:{start.isoformat()}:{end.isoformat()}"
+    key = f"reporting:dashboard:v3:{start.isoformat()}:{end.isoformat()}"
     data = cache_get_many([key]).get(key) if seconds else None
     if data is None:
         data = _dashboard_data(start, end)
@@ -156,18 +157,24 @@ def dashboard_context(request) -> dict:
 
 
 def _dashboard_data(start: dt.datetime, end: dt.datetime) -> dict:
-    """The dashboard's figures for ``[start, end)``, read with a fixed number of queries."""
+    """The dashboard's figures for ``[start, end)``, read with a fixed number of queries.
+
+    Every card reads that one period: the funnel (leads created in it), plan vs actual (the
+    plan in force over it, its share of those days against what happened on them), SLA
+    health and leads at risk (hand-offs in it), commitment pace (the months it touches).
+    """
     now = timezone.now()
-    today = selectors.local_day(now)
+    first_day = selectors.local_day(start)
+    last_day = selectors.local_day(end - dt.timedelta(microseconds=1))
     report = selectors.funnel_report(start=start, end=end, mode=FunnelMode.COHORT)
-    plan = selectors.current_revenue_plan(today=today)
+    plan = selectors.revenue_plan_in_force(first=first_day, last=last_day)
     neck = funnel.bottleneck(report.total.conversion, plan.rates) if plan else None
 
     plan_rows = []
     won_in_plan = None
     if plan is not None:
-        plan_start = selectors.day_start(plan.period_start)
-        plan_end = selectors.day_start(plan.period_end + dt.timedelta(days=1))
+        plan_start = selectors.day_start(plan.first)
+        plan_end = selectors.day_start(plan.last + dt.timedelta(days=1))
         actual = Lead.objects.aggregate(
             leads=Count("id", filter=Q(created_at__gte=plan_start, created_at__lt=plan_end)),
             **{
@@ -187,17 +194,23 @@ def _dashboard_data(start: dt.datetime, end: dt.datetime) -> dict:
             ("opportunitys", "Opportunities"),
             ("customers", "Customers"),
         ):
-            needed = plan.needs.get("opportunities" if key == "opportunitys" else key)
+            needed = plan.needs_in_period.get("opportunities" if key == "opportunitys" else key)
             plan_rows.append({"label": label, "needed": needed, "actual": actual[key]})
 
     first, last = period_inputs(start, end)
-    month_start = selectors.day_start(today.replace(day=1))
-    month_end = selectors.day_start((today.replace(day=1) + dt.timedelta(days=32)).replace(day=1))
     sla = selectors.sla_health(start=start, end=end)
+    commitments = selectors.commitment_pace(start=start, end=end, now=now)
+    months = []
+    for row in commitments:
+        if not months or months[-1]["month"] != row["month"]:
+            months.append({"month": row["month"], "rows": []})
+        months[-1]["rows"].append(row)
     return {
         "computed_at": now,
         "period_start": first,
         "period_end": last,
+        "period_first_day": first_day,
+        "period_last_day": last_day,
         "report": report,
         "funnel_rows": funnel_table(report.total),
         "exit_rows": [
@@ -213,8 +226,9 @@ def _dashboard_data(start: dt.datetime, end: dt.datetime) -> dict:
         ),
         "sla": sla,
         "sla_chart": sla_health_chart(sla),
-        "commitments": selectors.commitment_pace(start=month_start, end=month_end, now=now),
-        "at_risk": selectors.leads_at_risk(now=now),
+        "commitments": commitments,
+        "commitment_months": months,
+        "at_risk": selectors.leads_at_risk(now=now, handed_off=(start, end)),
         "chart": {
             "labels": [STAGE_LABELS[stage] for stage in FORWARD_STAGES],
             "datasets": [
@@ -292,7 +306,10 @@ def index(request):
         }
         for key, label, result in rows
     ]
-    plan = selectors.current_revenue_plan(today=selectors.local_day(end))
+    plan = selectors.revenue_plan_in_force(
+        first=selectors.local_day(start),
+        last=selectors.local_day(end - dt.timedelta(microseconds=1)),
+    )
     neck = funnel.bottleneck(report.total.conversion, plan.rates) if plan else None
     attribution = selectors.revenue_attribution(start=start, end=end)
     campaign_labels = selectors.group_labels(

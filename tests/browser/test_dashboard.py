@@ -2,7 +2,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from goals.models import RevenuePlan
 from reporting.services import funnel_snapshots_roll_up
@@ -16,10 +15,10 @@ def test_the_shared_dashboard_draws_its_charts_and_drills_down_to_leads(
 ):
     story(owner=rep, other_owner=other_rep)
     funnel_snapshots_roll_up()
-    today = timezone.localdate()
     RevenuePlan.objects.create(
-        name="This month",
-        period_start=today.replace(day=1),
+        name="The story's quarter",
+        period_start=base_day().replace(day=1),
+        months=3,
         revenue_target=Decimal("15000"),
         average_deal_size=Decimal("1000"),
         lead_to_mql_rate=Decimal("0.9"),
