@@ -71,10 +71,11 @@ def test_no_dashboard_table_is_wider_than_its_card_at_1366(
         """() => {
           const bad = [];
           for (const body of document.querySelectorAll('.card-body, .table-responsive')) {
-            if (body.scrollWidth > body.clientWidth + 1) bad.push(body.closest('[data-testid]')?.dataset.testid || body.className);
+            const name = (el) => el.closest('[data-testid]')?.dataset.testid || el.className;
+            if (body.scrollWidth > body.clientWidth + 1) bad.push(name(body));
             const right = body.getBoundingClientRect().right;
             for (const table of body.querySelectorAll('table')) {
-              if (table.getBoundingClientRect().right > right + 1) bad.push(table.closest('[data-testid]')?.dataset.testid);
+              if (table.getBoundingClientRect().right > right + 1) bad.push(name(table));
             }
           }
           return bad;
