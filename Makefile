@@ -12,7 +12,7 @@ SERVICES    := $(PY) scripts/services.py
 CHROMIUM    ?= /usr/bin/chromium
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test fuzz lint bench setup deps deps-dev assets chromium services migrate demo clean help
+.PHONY: run test fuzz lint bench load setup deps deps-dev assets chromium services migrate demo clean help
 
 help:
 	@echo "make run    - set up and serve the app with a Celery worker and beat"
@@ -20,6 +20,7 @@ help:
 	@echo "make fuzz   - the API fuzzed from its OpenAPI schema, about 20,000 cases"
 	@echo "make lint   - ruff"
 	@echo "make bench  - benchmarks (SCALE=small for a quick look)"
+	@echo "make load   - 50 API clients for 60 s against gunicorn, cache and broker killed midway"
 
 $(PY):
 	"$$(sh scripts/find_python.sh)" -m venv $(VENV)
@@ -79,6 +80,9 @@ lint: deps-dev
 
 bench: deps-dev
 	exec $(SERVICES) scratch --durable -- $(PY) -m bench.run --scale $(SCALE)
+
+load: deps-dev
+	exec $(SERVICES) scratch --durable -- $(PY) -m bench.load
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles var

@@ -63,3 +63,31 @@ def test_the_benchmarks_run_at_a_tiny_scale_and_write_one_row_each(tmp_path):
     assert "rep queue page, 20 concurrent clients" in scale_rows
     # The table is printed too.
     assert "benchmark" in completed.stdout and "target" in completed.stdout
+
+
+@pytest.mark.timeout(240)
+def test_the_load_test_runs_and_no_request_fails_while_cache_and_broker_are_down(tmp_path):
+    """`make load` at a tiny size: gunicorn with production settings, a few API clients, the
+    Valkey server (cache and broker) killed and started again in the middle: no 5xx, no
+    dropped connection, and requests were answered while it was down."""
+    output = tmp_path / "load.json"
+    arguments = [
+        sys.executable, "-m", "bench.load", "--leads", "300", "--clients", "4",
+        "--seconds", "14", "--kill-at", "4", "--restart-at", "9", "--output", str(output),
+    ]  # fmt: skip
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "smarketing.test_settings",
+        "BENCH_DATABASE_NAME": f"smarketing_bench_test_{os.getpid()}",
+    }
+    completed = subprocess.run(
+        arguments, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=230
+    )
+    result = json.loads(output.read_text())
+    assert completed.returncode == 0, (result, completed.stderr[-3000:])
+    assert result["failures"] == 0
+    assert result["cache_and_broker"] == "killed at 4 s, back at 9 s"
+    for phase in ("before", "down", "after"):
+        answered = result["statuses_by_phase"][phase]
+        assert sum(answered.values()) > 0, phase
+        assert set(answered) <= {"200", "201"}, (phase, answered)
