@@ -31,7 +31,11 @@ class FunnelQuerySerializer(ReportFiltersSerializer):
 class FunnelPairSerializer(serializers.Serializer):
     from_stage = serializers.CharField()
     to_stage = serializers.CharField()
-    rate = serializers.FloatField(allow_null=True)
+    rate = serializers.FloatField(
+        allow_null=True,
+        help_text="A fraction from 0 to 1 (0.42 is 42%; flow mode may exceed 1); null when "
+        "nothing reached the first stage.",
+    )
     median_seconds = serializers.FloatField(allow_null=True)
 
     def get_fields(self):
@@ -73,8 +77,8 @@ FUNNEL_RESPONSE = inline_serializer(
             {
                 "from": serializers.CharField(),
                 "to": serializers.CharField(),
-                "measured": serializers.FloatField(),
-                "planned": serializers.FloatField(),
+                "measured": serializers.FloatField(help_text="A fraction (0.42 is 42%)."),
+                "planned": serializers.FloatField(help_text="A fraction (0.42 is 42%)."),
                 "ratio_to_plan": serializers.FloatField(),
             },
             allow_null=True,
