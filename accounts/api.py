@@ -50,16 +50,23 @@ class AuditViewSet(viewsets.ViewSet):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("subject", str, description="One kind of object (see `subjects`)."),
-            OpenApiParameter("offset", int, description="Entries to skip (newest first)."),
-            OpenApiParameter("limit", int, description=f"At most {audit.PAGE_MAX}; 50 if unset."),
+            OpenApiParameter(
+                "subject",
+                str,
+                description="One kind of object: " + ", ".join(key for key, _ in audit.subjects()),
+            ),
+            OpenApiParameter("page", int, description="The page, from 1 (newest first)."),
+            OpenApiParameter(
+                "page_size", int, description=f"Entries per page, at most {audit.PAGE_MAX}."
+            ),
         ],
         responses=inline_serializer(
-            "AuditLog",
+            "AuditLogPage",
             {
+                "count": serializers.IntegerField(),
+                "next": serializers.URLField(allow_null=True),
+                "previous": serializers.URLField(allow_null=True),
                 "results": AUDIT_ENTRY,
-                "more": serializers.BooleanField(help_text="Older entries exist."),
-                "subjects": serializers.ListField(child=serializers.CharField()),
             },
         ),
         summary="The audit log, newest first",
@@ -69,11 +76,16 @@ class AuditViewSet(viewsets.ViewSet):
         subject = request.query_params.get("subject") or None
         if subject is not None and subject not in subjects:
             raise ValidationError({"subject": [f"One of: {', '.join(subjects)}."]})
-        offset = _whole(request.query_params.get("offset"), "offset", 0, 10**7)
-        limit = _whole(request.query_params.get("limit"), "limit", 50, audit.PAGE_MAX, minimum=1)
-        entries, more = audit.audit_entries(subject=subject, offset=offset, limit=limit)
+        page = _whole(request.query_params.get("page"), "page", 1, 10**6, minimum=1)
+        size = _whole(
+            request.query_params.get("page_size"), "page_size", 50, audit.PAGE_MAX, minimum=1
+        )
+        entries, more = audit.audit_entries(subject=subject, offset=(page - 1) * size, limit=size)
         return Response(
             {
+                "count": audit.audit_count(subject=subject),
+                "next": _page_link(request, page + 1) if more else None,
+                "previous": _page_link(request, page - 1) if page > 1 else None,
                 "results": [
                     {
                         "at": entry.at,
@@ -90,10 +102,14 @@ class AuditViewSet(viewsets.ViewSet):
                     }
                     for entry in entries
                 ],
-                "more": more,
-                "subjects": subjects,
             }
         )
+
+
+def _page_link(request, page: int) -> str:
+    query = request.query_params.copy()
+    query["page"] = str(page)
+    return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
 
 
 def _whole(text, name: str, default: int, maximum: int, minimum: int = 0) -> int:

@@ -98,6 +98,16 @@ def _label(data: dict, object_id) -> str:
     return f"#{object_id}" if object_id else ""
 
 
+def audit_count(*, subject: str | None = None) -> int:
+    """How many entries there are (updates count once, not with their row before)."""
+    from pghistory.models import Events
+
+    models = _event_models(subject)
+    if not models:
+        return 0
+    return Events.objects.across(*models).filter(pgh_label__in=list(ACTIONS)).count()
+
+
 def audit_entries(*, subject: str | None = None, offset: int = 0, limit: int = 50):
     """The newest entries first (`limit` ≤ PAGE_MAX), and whether there are more.
 

@@ -91,7 +91,13 @@ def test_managers_only_and_bad_parameters_are_400s(client, api_as, manager, rep,
         assert client.get(f"/accounts/audit/{query}").status_code == 200
     api = api_as(manager)
     assert api.get("/api/v1/audit/").status_code == 200
-    for query in ("subject=nope", "limit=0", "limit=999", "offset=-1", "limit=1e3"):
+    for query in ("subject=nope", "page_size=0", "page_size=999", "page=0", "page=1e3"):
         assert api.get(f"/api/v1/audit/?{query}").status_code == 400, query
-    body = api.get("/api/v1/audit/?limit=1").json()
-    assert set(body) == {"results", "more", "subjects"} and "slaagreement" in body["subjects"]
+    SLAAgreementFactory(name="One")
+    SLAAgreementFactory(name="Two")
+    body = api.get("/api/v1/audit/?page_size=1&subject=slaagreement").json()
+    assert set(body) == {"count", "next", "previous", "results"}
+    assert body["count"] == 2 and len(body["results"]) == 1 and body["previous"] is None
+    second = api.get(body["next"]).json()
+    assert second["results"][0]["label"] != body["results"][0]["label"]
+    assert second["next"] is None and second["previous"]
