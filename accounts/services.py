@@ -144,3 +144,21 @@ def notification_email_body(notification: Notification) -> str:
 def notification_emails_react(batch: list[events.Event]) -> None:
     """Outbox handler of `notification.created`: email the batch's notifications."""
     notification_emails_send(notification_ids=[event.payload["notification"] for event in batch])
+
+
+def api_token_issue(*, user: User) -> str:
+    """A new API token for `user` (the old one, if any, stops working). Answers the key,
+    shown once."""
+    from django.db import transaction
+    from rest_framework.authtoken.models import Token
+
+    with transaction.atomic():
+        Token.objects.filter(user=user).delete()
+        return Token.objects.create(user=user).key
+
+
+def api_token_revoke(*, user: User) -> bool:
+    from rest_framework.authtoken.models import Token
+
+    deleted, _ = Token.objects.filter(user=user).delete()
+    return bool(deleted)

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.forms import ProfileForm
 from accounts.models import Notification, Role
-from accounts.services import notifications_mark_read
+from accounts.services import api_token_issue, api_token_revoke, notifications_mark_read
 from core import audit
 
 NOTIFICATIONS_PER_PAGE = 30
@@ -135,4 +135,47 @@ def audit_log(request):
             "page": number,
             "more": more,
         },
+    )
+
+
+def manages_tokens(user) -> bool:
+    """API tokens are issued and revoked by the Integrations role (not only the superuser)."""
+    return user.is_authenticated and user.has_role(Role.INTEGRATIONS)
+
+
+@login_required
+def api_tokens(request):
+    """Who holds an API token; issue (or rotate) one for a person, revoke one."""
+    from rest_framework.authtoken.models import Token
+
+    from accounts.models import User
+
+    if not manages_tokens(request.user):
+        raise PermissionDenied("API tokens are managed by the Integrations role.")
+    issued = None
+    error = ""
+    if request.method == "POST":
+        raw = request.POST.get("user", "")
+        person = (
+            User.objects.filter(pk=int(raw), is_active=True).first()
+            if raw.isdigit() and len(raw) < 12
+            else None
+        )
+        if person is None:
+            error = "Choose an active person from the list."
+        elif request.POST.get("action") == "revoke":
+            if api_token_revoke(user=person):
+                messages.success(request, f"{person}'s API token is revoked.")
+            else:
+                messages.info(request, f"{person} had no API token.")
+            return redirect("accounts:api_tokens")
+        else:
+            issued = (person, api_token_issue(user=person))
+    tokens = Token.objects.select_related("user").order_by("user__username")
+    people = User.objects.filter(is_active=True).order_by("username")
+    return render(
+        request,
+        "accounts/api_tokens.html",
+        {"tokens": tokens, "people": people, "issued": issued, "error": error},
+        status=400 if error else 200,
     )
