@@ -27,15 +27,18 @@ from personas.models import Persona
 from reporting.selectors import day_start
 from reporting.services import weekly_review_build
 from sla.models import BusinessCalendar, SLAAgreement
+from sla.services import HandOff, clocks_start, clocks_sweep
 from tests.browser.test_charts import chart_pages
 from tests.conftest import PASSWORD, ROOT, make_user
 from tests.goals.factories import KeyResultFactory, ObjectiveFactory
+from tests.leads.factories import LeadFactory
 from tests.leads.helpers import MQL_RULES, SQL_RULES, active_definition
 from tests.personas.factories import InterviewFactory, JourneyStageFactory
 from tests.reporting.test_weekly_review import week_of_the_story
 from webhooks.models import WebhookAttempt, WebhookDelivery
 from webhooks.services import webhook_subscription_create
 
+PHONE = {"width": 390, "height": 844}
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 # What the browser logs for an answer it was refused: "… with a status of 403 (Forbidden)".
 REFUSAL = re.compile(r"status of 4\d\d ")
@@ -235,7 +238,12 @@ def build_world(*, manager, rep, other_rep, marketer, integrator) -> dict:
         last_error="Server error",
     )
     WebhookAttempt.objects.create(delivery=delivery, number=1, at=now, status_code=500)
-    queued_lead = Lead.objects.get(first_name="cleo")
+    # The rep's queue: a lead just handed off, and one whose first touch is overdue.
+    for first_name, handed_off_at in (("Grace", now), ("Alan", now - dt.timedelta(days=3))):
+        lead = LeadFactory(owner=rep, stage="sql", first_name=first_name, created_at=handed_off_at)
+        clocks_start(handoffs=[HandOff(lead.pk, rep.pk, handed_off_at)])
+    clocks_sweep(now=now)
+    queued_lead = Lead.objects.get(first_name="Grace")
     customer = Lead.objects.get(first_name="ada")
     for user in (rep, other_rep, marketer, manager, integrator):
         notification_send(
@@ -466,6 +474,11 @@ def test_every_page_passes_axe_without_console_errors_as(
         checker.page.locator("#notification-menu").get_by_text("A lead was assigned").wait_for()
         checker.check("/ (notifications open)")
         checker.page.screenshot(path=artifact_path(f"accessibility-{role}.png"))
+        # On a phone: the collapsed menu, and the queue as cards.
+        checker.page.set_viewport_size(PHONE)
+        for address in ("/", "/sla/"):
+            checker.visit(address)
+        checker.page.screenshot(path=artifact_path(f"accessibility-{role}-phone.png"))
     finally:
         checker.close()
     artifact_path(f"accessibility-{role}.txt").write_text("\n".join(checker.visited) + "\n")
