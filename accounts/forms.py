@@ -1,9 +1,10 @@
 from django import forms
 
 from accounts.models import User, time_zone_choices
+from core.forms import PlainLimitsMixin
 
 
-class ProfileForm(forms.ModelForm):
+class ProfileForm(PlainLimitsMixin, forms.ModelForm):
     time_zone = forms.ChoiceField(
         choices=time_zone_choices,
         help_text="Times are shown to you in this time zone.",

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django import forms
 
+from core.forms import PlainLimitsMixin
 from goals import permissions, planning, services
 from goals.models import Goal, KeyResult, Objective, OwnerTeam, RevenuePlan
 from leads.models import Product
@@ -12,7 +13,7 @@ STRETCH_LIMIT = Decimal(3)
 """A target above this many times last period's figure must be confirmed as realistic."""
 
 
-class GoalForm(forms.ModelForm):
+class GoalForm(PlainLimitsMixin, forms.ModelForm):
     confirm_stretch = forms.BooleanField(
         required=False,
         label="I have checked this target is realistic",
@@ -92,7 +93,7 @@ def _percent_field(label: str) -> forms.DecimalField:
     )
 
 
-class RevenuePlanForm(forms.ModelForm):
+class RevenuePlanForm(PlainLimitsMixin, forms.ModelForm):
     """Rates are typed as percentages here; the plan stores fractions."""
 
     lead_to_mql_percent = _percent_field("Lead → MQL rate (%)")
@@ -165,7 +166,7 @@ class RevenuePlanForm(forms.ModelForm):
                 self.add_error(target if target in self.fields else None, message)
 
 
-class ObjectiveForm(forms.ModelForm):
+class ObjectiveForm(PlainLimitsMixin, forms.ModelForm):
     class Meta:
         model = Objective
         fields = ["title", "description", "year", "quarter", "owner_team"]
@@ -179,7 +180,7 @@ class ObjectiveForm(forms.ModelForm):
         ]
 
 
-class KeyResultForm(forms.ModelForm):
+class KeyResultForm(PlainLimitsMixin, forms.ModelForm):
     class Meta:
         model = KeyResult
         fields = list(services.KEY_RESULT_FIELDS)

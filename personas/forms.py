@@ -1,11 +1,12 @@
 from django import forms
 
 from accounts.models import User
+from core.forms import PlainLimitsMixin
 from personas.models import Interview, JourneyStage, Persona
 from personas.services import INTERVIEW_FIELDS, PERSONA_FIELDS
 
 
-class PersonaForm(forms.ModelForm):
+class PersonaForm(PlainLimitsMixin, forms.ModelForm):
     contributors = forms.ModelMultipleChoiceField(
         queryset=User.objects.filter(is_active=True).select_related("team"),
         required=False,
@@ -31,7 +32,7 @@ class PersonaForm(forms.ModelForm):
         }
 
 
-class InterviewForm(forms.ModelForm):
+class InterviewForm(PlainLimitsMixin, forms.ModelForm):
     class Meta:
         model = Interview
         fields = ["interviewer", *INTERVIEW_FIELDS]

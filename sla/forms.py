@@ -6,6 +6,7 @@ from django import forms
 from django.utils.html import format_html_join
 
 from accounts.models import Team, time_zone_choices
+from core.forms import PlainLimitsMixin
 from leads.models import ContactAttempt, Product
 from personas.models import Persona
 from sla import clock_rules, services
@@ -30,7 +31,7 @@ class AttemptForm(forms.Form):
         }
 
 
-class AgreementForm(forms.ModelForm):
+class AgreementForm(PlainLimitsMixin, forms.ModelForm):
     products = forms.ModelMultipleChoiceField(
         Product.objects.filter(is_active=True), required=False, help_text="Empty: every product."
     )

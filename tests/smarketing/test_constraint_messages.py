@@ -52,3 +52,24 @@ def test_an_agreement_ending_before_it_starts_is_refused_on_its_field(client, ma
     assert form.errors["effective_until"] == ["The agreement cannot end before it starts."]
     assert "__all__" not in form.errors
     assert "agreement_ends_after_start" not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_number_beyond_the_column_is_refused_in_the_products_terms(client, manager):
+    from sla.forms import AgreementForm
+
+    agreement = SLAAgreementFactory(name="Team SLA")
+    form = AgreementForm(
+        {
+            **{
+                key: value
+                for key, value in AgreementForm(instance=agreement).initial.items()
+                if value is not None and not isinstance(value, list)
+            },
+            "leads_per_product_per_month": "99999999999",
+        },
+        instance=agreement,
+    )
+    assert not form.is_valid()
+    assert form.errors["leads_per_product_per_month"] == ["At most 1,000,000."]
+    assert "2147483647" not in str(form.errors)
