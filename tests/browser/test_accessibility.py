@@ -16,6 +16,7 @@ from django.contrib.auth.models import Group
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from playwright.sync_api import Error as PlaywrightError
+from rest_framework.authtoken.models import Token
 
 from accounts.models import Role
 from accounts.services import notification_item, notification_send
@@ -61,6 +62,7 @@ PAGES: dict[str, Callable[[dict], list[str]]] = {
     "accounts:profile": url("accounts:profile"),
     "accounts:notifications": url("accounts:notifications"),
     "accounts:audit": url("accounts:audit"),
+    "accounts:api_tokens": url("accounts:api_tokens"),
     "leads:index": lambda w: ["/leads/", "/leads/?stage=sql"],
     "leads:detail": lambda w: [
         reverse("leads:detail", args=[w["queued_lead"].pk]),
@@ -238,6 +240,7 @@ def build_world(*, manager, rep, other_rep, marketer, integrator) -> dict:
         last_error="Server error",
     )
     WebhookAttempt.objects.create(delivery=delivery, number=1, at=now, status_code=500)
+    Token.objects.create(user=integrator)
     # The rep's queue: a lead just handed off, and one whose first touch is overdue.
     for first_name, handed_off_at in (("Grace", now), ("Alan", now - dt.timedelta(days=3))):
         lead = LeadFactory(owner=rep, stage="sql", first_name=first_name, created_at=handed_off_at)
@@ -314,6 +317,7 @@ RUN_AXE = """async () => {
 # Forms submitted empty (browser validation off), to check their messages too: new-object
 # forms only, so a submission that passes changes nothing another page shows.
 EMPTY_FORMS = (
+    "accounts:api_tokens",
     "leads:campaign_create",
     "leads:product_create",
     "leads:definition_new",
@@ -447,6 +451,7 @@ ROLES = ("rep", "marketer", "manager", "integrator")
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("role", ROLES)
+@pytest.mark.timeout(600)  # some seventy pages, each checked by axe, on a shared machine
 def test_every_page_passes_axe_without_console_errors_as(
     role, browser, live_server, rep, other_rep, marketer, manager, sales_team, artifact_path
 ):
