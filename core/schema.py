@@ -45,13 +45,20 @@ class AutoSchema(SpectacularAutoSchema):
     """drf-spectacular's schema with the error responses of every operation.
 
     The `list` of a plain `ViewSet` (`reports/funnel/`, `sla/compliance/`) answers one
-    report, not a list of rows: only generic views list (and paginate) objects.
+    report, not a list of rows: only generic views list (and paginate) objects, and only
+    when they are read.
     """
 
     def _is_list_view(self, serializer=None) -> bool:
         if not isinstance(self.view, GenericAPIView) and not is_list_serializer(serializer):
             return False
         return super()._is_list_view(serializer)
+
+    def _get_paginator(self):
+        # Only reads are paginated: an action that creates several objects answers them all.
+        if self.method != "GET":
+            return None
+        return super()._get_paginator()
 
     def _insert_field_validators(self, field, schema):
         had_pattern = "pattern" in schema

@@ -218,7 +218,7 @@ class RevenuePlanViewSet(viewsets.ModelViewSet):
             self._save(request, self.get_object(), partial=kwargs.get("partial", False))
         )
 
-    @extend_schema(request=None, responses=GoalSerializer(many=True))
+    @extend_schema(request=None, responses={201: GoalSerializer(many=True)})
     @action(detail=True, methods=["post"], url_path="create-goals")
     def create_goals(self, request, pk=None):
         """Create (or update) the goals each team signs up for from this plan."""
@@ -405,7 +405,7 @@ class ObjectiveViewSet(viewsets.ModelViewSet):
             raise PermissionDenied("Your team cannot move an objective to this owner team.")
         return Response(self._output(services.objective_update(objective=objective, **data)))
 
-    @extend_schema(request=KeyResultInputSerializer, responses=ObjectiveSerializer)
+    @extend_schema(request=KeyResultInputSerializer, responses={201: ObjectiveSerializer})
     @action(detail=True, methods=["post"], url_path="key-results")
     def key_results(self, request, pk=None):
         """Add a key result; a fifth is a 400."""
@@ -419,9 +419,12 @@ class ObjectiveViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         request=CheckInInputSerializer,
-        responses=inline_serializer(
-            "CheckInResult", {"key_result": KeyResultSerializer(), "id": serializers.IntegerField()}
-        ),
+        responses={
+            201: inline_serializer(
+                "CheckInResult",
+                {"key_result": KeyResultSerializer(), "id": serializers.IntegerField()},
+            )
+        },
     )
     @action(detail=True, methods=["post"], url_path=r"key-results/(?P<key_result_id>\d+)/check-ins")
     def check_ins(self, request, pk=None, key_result_id=None):
