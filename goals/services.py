@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from core import bounds
 from core.errors import DomainError
 from goals import planning, selectors
 from goals.models import (
@@ -102,6 +103,11 @@ def _goal_validate(goal: Goal) -> None:
         goal.full_clean(exclude=["revenue_plan", "created_by"], validate_constraints=False)
     except ValidationError as exc:
         errors.update(exc.message_dict)
+    for name in ("start", "end"):
+        day = getattr(goal, name)
+        problem = bounds.date_problem(day) if isinstance(day, dt.date) else None
+        if problem:  # the measurement and the realism check compute periods around it
+            errors.setdefault(name, []).append(problem)
     if goal.start and goal.end and goal.end <= goal.start:
         errors.setdefault("end", []).append("The end must be after the start.")
     for field, messages in _metric_errors(

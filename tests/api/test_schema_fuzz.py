@@ -279,5 +279,6 @@ def test_linked_sequences_answer_as_documented(live_server, demo):
     report = [f"{label}: {failure}" for label, failure in failures.items()]
     assert not failures, _report("linked sequences", steps, report, started)
     _report("linked sequences", steps, [], started)
-    # With 6 examples: 1,140 + 570 + 300, at least 2,000 requests in all.
-    assert steps >= 50 * EXAMPLES
+    # With 6 examples: 1,140 + 570 + 300, at least 2,000 requests in all. Longer runs find
+    # fewer new sequences per example: Hypothesis runs out of new ones to explore.
+    assert steps >= 50 * min(EXAMPLES, 20)
