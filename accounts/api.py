@@ -5,8 +5,8 @@ from rest_framework import permissions, serializers, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from accounts import audit
 from accounts.models import Role
-from core import audit
 
 
 class IsManager(permissions.BasePermission):
@@ -16,31 +16,34 @@ class IsManager(permissions.BasePermission):
         return request.user.is_authenticated and request.user.has_role(Role.MANAGER)
 
 
-AUDIT_ENTRY = inline_serializer(
-    "AuditEntry",
-    {
-        "at": serializers.DateTimeField(help_text="When the change was committed."),
-        "actor": serializers.CharField(
-            allow_null=True, help_text="Username of who made it; null for the system (a job)."
-        ),
-        "path": serializers.CharField(help_text="The page or API path it was made through."),
-        "subject": serializers.CharField(help_text="The kind of object changed."),
-        "object_id": serializers.CharField(allow_null=True),
-        "label": serializers.CharField(),
-        "action": serializers.CharField(
-            help_text="created, changed, deleted, owner changed, role given, role taken away."
-        ),
-        "changes": inline_serializer(
-            "AuditChange",
-            {
-                "field": serializers.CharField(),
-                "before": serializers.JSONField(allow_null=True),
-                "after": serializers.JSONField(allow_null=True),
-            },
-            many=True,
-        ),
-    },
-)
+def _audit_entries():
+    """The schema of the page's entries (a list)."""
+    return inline_serializer(
+        "AuditEntry",
+        {
+            "at": serializers.DateTimeField(help_text="When the change was committed."),
+            "actor": serializers.CharField(
+                allow_null=True, help_text="Username of who made it; null for the system (a job)."
+            ),
+            "path": serializers.CharField(help_text="The page or API path it was made through."),
+            "subject": serializers.CharField(help_text="The kind of object changed."),
+            "object_id": serializers.CharField(allow_null=True),
+            "label": serializers.CharField(),
+            "action": serializers.CharField(
+                help_text="created, changed, deleted, owner changed, role given, role taken away."
+            ),
+            "changes": inline_serializer(
+                "AuditChange",
+                {
+                    "field": serializers.CharField(),
+                    "before": serializers.JSONField(allow_null=True),
+                    "after": serializers.JSONField(allow_null=True),
+                },
+                many=True,
+            ),
+        },
+        many=True,
+    )
 
 
 class AuditViewSet(viewsets.ViewSet):
@@ -66,7 +69,7 @@ class AuditViewSet(viewsets.ViewSet):
                 "count": serializers.IntegerField(),
                 "next": serializers.URLField(allow_null=True),
                 "previous": serializers.URLField(allow_null=True),
-                "results": AUDIT_ENTRY,
+                "results": _audit_entries(),
             },
         ),
         summary="The audit log, newest first",

@@ -8,10 +8,10 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts import audit
 from accounts.forms import ProfileForm
 from accounts.models import Notification, Role
 from accounts.services import api_token_issue, api_token_revoke, notifications_mark_read
-from core import audit
 
 NOTIFICATIONS_PER_PAGE = 30
 MENU_SIZE = 8

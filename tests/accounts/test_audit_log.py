@@ -4,7 +4,7 @@ routing, ownership, roles and webhooks, with the values before and after; manage
 import pytest
 from django.contrib.auth.models import Group
 
-from core import audit
+from accounts import audit
 from leads.models import Lead
 from tests.leads.factories import LeadFactory
 from tests.sla.factories import SLAAgreementFactory
