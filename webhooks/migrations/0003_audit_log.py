@@ -8,60 +8,124 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pghistory', '0007_auto_20250421_0444'),
-        ('webhooks', '0002_own_tables_and_claims'),
+        ("pghistory", "0007_auto_20250421_0444"),
+        ("webhooks", "0002_own_tables_and_claims"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WebhookSubscriptionEvent',
+            name="WebhookSubscriptionEvent",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('name', models.CharField(max_length=120)),
-                ('url', models.URLField(max_length=500)),
-                ('event_types', models.JSONField(default=list, help_text='PRODUCT.md webhook event types.')),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("id", models.BigIntegerField()),
+                ("name", models.CharField(max_length=120)),
+                ("url", models.URLField(max_length=500)),
+                (
+                    "event_types",
+                    models.JSONField(default=list, help_text="PRODUCT.md webhook event types."),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='webhooksubscription',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "webhooks_webhooksubscriptionevent" ("created_at", "created_by_id", "event_types", "id", "is_active", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "url") VALUES (NEW."created_at", NEW."created_by_id", NEW."event_types", NEW."id", NEW."is_active", NEW."name", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."url"); RETURN NULL;', hash='b8ea08678b65c970ea9fa29bf0c9ef8600691ba7', operation='INSERT', pgid='pgtrigger_insert_insert_89eef', table='webhooks_webhooksubscription', when='AFTER')),
+            model_name="webhooksubscription",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "webhooks_webhooksubscriptionevent" ("created_at", "created_by_id", "event_types", "id", "is_active", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "url") VALUES (NEW."created_at", NEW."created_by_id", NEW."event_types", NEW."id", NEW."is_active", NEW."name", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."url"); RETURN NULL;',
+                    hash="b8ea08678b65c970ea9fa29bf0c9ef8600691ba7",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_89eef",
+                    table="webhooks_webhooksubscription",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='webhooksubscription',
-            trigger=pgtrigger.compiler.Trigger(name='before_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD."created_at" IS DISTINCT FROM (NEW."created_at") OR OLD."created_by_id" IS DISTINCT FROM (NEW."created_by_id") OR OLD."event_types" IS DISTINCT FROM (NEW."event_types") OR OLD."id" IS DISTINCT FROM (NEW."id") OR OLD."is_active" IS DISTINCT FROM (NEW."is_active") OR OLD."name" IS DISTINCT FROM (NEW."name") OR OLD."url" IS DISTINCT FROM (NEW."url"))', func='INSERT INTO "webhooks_webhooksubscriptionevent" ("created_at", "created_by_id", "event_types", "id", "is_active", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "url") VALUES (OLD."created_at", OLD."created_by_id", OLD."event_types", OLD."id", OLD."is_active", OLD."name", _pgh_attach_context(), NOW(), \'before\', OLD."id", OLD."url"); RETURN NULL;', hash='cff2a6e0e4e259b4e67372920e26fb1e38ed0897', operation='UPDATE', pgid='pgtrigger_before_update_64284', table='webhooks_webhooksubscription', when='AFTER')),
+            model_name="webhooksubscription",
+            trigger=pgtrigger.compiler.Trigger(
+                name="before_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition='WHEN (OLD."created_at" IS DISTINCT FROM (NEW."created_at") OR OLD."created_by_id" IS DISTINCT FROM (NEW."created_by_id") OR OLD."event_types" IS DISTINCT FROM (NEW."event_types") OR OLD."id" IS DISTINCT FROM (NEW."id") OR OLD."is_active" IS DISTINCT FROM (NEW."is_active") OR OLD."name" IS DISTINCT FROM (NEW."name") OR OLD."url" IS DISTINCT FROM (NEW."url"))',
+                    func='INSERT INTO "webhooks_webhooksubscriptionevent" ("created_at", "created_by_id", "event_types", "id", "is_active", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "url") VALUES (OLD."created_at", OLD."created_by_id", OLD."event_types", OLD."id", OLD."is_active", OLD."name", _pgh_attach_context(), NOW(), \'before\', OLD."id", OLD."url"); RETURN NULL;',
+                    hash="cff2a6e0e4e259b4e67372920e26fb1e38ed0897",
+                    operation="UPDATE",
+                    pgid="pgtrigger_before_update_64284",
+                    table="webhooks_webhooksubscription",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='webhooksubscription',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD."created_at" IS DISTINCT FROM (NEW."created_at") OR OLD."created_by_id" IS DISTINCT FROM (NEW."created_by_id") OR OLD."event_types" IS DISTINCT FROM (NEW."event_types") OR OLD."id" IS DISTINCT FROM (NEW."id") OR OLD."is_active" IS DISTINCT FROM (NEW."is_active") OR OLD."name" IS DISTINCT FROM (NEW."name") OR OLD."url" IS DISTINCT FROM (NEW."url"))', func='INSERT INTO "webhooks_webhooksubscriptionevent" ("created_at", "created_by_id", "event_types", "id", "is_active", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "url") VALUES (NEW."created_at", NEW."created_by_id", NEW."event_types", NEW."id", NEW."is_active", NEW."name", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."url"); RETURN NULL;', hash='9cc974b335507d9167723d06b39719e1b36bf7ce', operation='UPDATE', pgid='pgtrigger_update_update_5aaf5', table='webhooks_webhooksubscription', when='AFTER')),
+            model_name="webhooksubscription",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition='WHEN (OLD."created_at" IS DISTINCT FROM (NEW."created_at") OR OLD."created_by_id" IS DISTINCT FROM (NEW."created_by_id") OR OLD."event_types" IS DISTINCT FROM (NEW."event_types") OR OLD."id" IS DISTINCT FROM (NEW."id") OR OLD."is_active" IS DISTINCT FROM (NEW."is_active") OR OLD."name" IS DISTINCT FROM (NEW."name") OR OLD."url" IS DISTINCT FROM (NEW."url"))',
+                    func='INSERT INTO "webhooks_webhooksubscriptionevent" ("created_at", "created_by_id", "event_types", "id", "is_active", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "url") VALUES (NEW."created_at", NEW."created_by_id", NEW."event_types", NEW."id", NEW."is_active", NEW."name", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."url"); RETURN NULL;',
+                    hash="9cc974b335507d9167723d06b39719e1b36bf7ce",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_5aaf5",
+                    table="webhooks_webhooksubscription",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='webhooksubscription',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "webhooks_webhooksubscriptionevent" ("created_at", "created_by_id", "event_types", "id", "is_active", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "url") VALUES (OLD."created_at", OLD."created_by_id", OLD."event_types", OLD."id", OLD."is_active", OLD."name", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."url"); RETURN NULL;', hash='9a285c3029ab43a07dce524bcdd4b060080a5e7e', operation='DELETE', pgid='pgtrigger_delete_delete_14b3a', table='webhooks_webhooksubscription', when='AFTER')),
+            model_name="webhooksubscription",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "webhooks_webhooksubscriptionevent" ("created_at", "created_by_id", "event_types", "id", "is_active", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "url") VALUES (OLD."created_at", OLD."created_by_id", OLD."event_types", OLD."id", OLD."is_active", OLD."name", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."url"); RETURN NULL;',
+                    hash="9a285c3029ab43a07dce524bcdd4b060080a5e7e",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_14b3a",
+                    table="webhooks_webhooksubscription",
+                    when="AFTER",
+                ),
+            ),
         ),
         migrations.AddField(
-            model_name='webhooksubscriptionevent',
-            name='created_by',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="webhooksubscriptionevent",
+            name="created_by",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='webhooksubscriptionevent',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
+            model_name="webhooksubscriptionevent",
+            name="pgh_context",
+            field=models.ForeignKey(
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="pghistory.context",
+            ),
         ),
         migrations.AddField(
-            model_name='webhooksubscriptionevent',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='webhooks.webhooksubscription'),
+            model_name="webhooksubscriptionevent",
+            name="pgh_obj",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                related_query_name="+",
+                to="webhooks.webhooksubscription",
+            ),
         ),
     ]
