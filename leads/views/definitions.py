@@ -122,20 +122,9 @@ def definitions(request):
         if not can_draft_definitions(request.user):
             raise PermissionDenied("Only marketing and managers draft definitions.")
         form = DefinitionForm(request.POST)
-        if form.is_valid():
-            try:
-                draft = lead_services.definition_create(
-                    stage=form.cleaned_data["stage"],
-                    name=form.cleaned_data["name"],
-                    description=form.cleaned_data["description"],
-                    rules=form.cleaned_data["rules"],
-                    actor=request.user,
-                )
-            except DomainError as exc:
-                _add_domain_error(form, exc)
-            else:
-                messages.success(request, f"Draft {draft} is saved.")
-                return redirect("leads:definitions")
+        draft = _draft_saved(request, form)
+        if draft is not None:
+            return redirect("leads:definitions")
     if form is not None:
         # Refused: the builder page shows the draft with its messages on their fields.
         return render(
@@ -264,6 +253,26 @@ def _version_context(request, version, form=None, send_back_form=None) -> dict:
     }
 
 
+def _draft_saved(request, form):
+    """The new draft of a valid `form` (with its success message), or None with the
+    refusals on the form's fields."""
+    if not form.is_valid():
+        return None
+    try:
+        draft = lead_services.definition_create(
+            stage=form.cleaned_data["stage"],
+            name=form.cleaned_data["name"],
+            description=form.cleaned_data["description"],
+            rules=form.cleaned_data["rules"],
+            actor=request.user,
+        )
+    except DomainError as exc:
+        _add_domain_error(form, exc)
+        return None
+    messages.success(request, f"Draft {draft} is saved.")
+    return draft
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def definition_new(request):
@@ -280,20 +289,9 @@ def definition_new(request):
             stage, rules = copied.stage, copied.rules
     if request.method == "POST":
         form = DefinitionForm(request.POST)
-        if form.is_valid():
-            try:
-                draft = lead_services.definition_create(
-                    stage=form.cleaned_data["stage"],
-                    name=form.cleaned_data["name"],
-                    description=form.cleaned_data["description"],
-                    rules=form.cleaned_data["rules"],
-                    actor=request.user,
-                )
-            except DomainError as exc:
-                _add_domain_error(form, exc)
-            else:
-                messages.success(request, f"Draft {draft} is saved.")
-                return redirect("leads:definition_detail", pk=draft.pk)
+        draft = _draft_saved(request, form)
+        if draft is not None:
+            return redirect("leads:definition_detail", pk=draft.pk)
         status = 400
     else:
         name = f"Copy of {copied.name}" if copied is not None else ""
