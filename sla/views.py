@@ -295,8 +295,10 @@ def services_fields(form) -> list[str]:
 # -- calendars -----------------------------------------------------------------------------------
 
 
-@permission_required("sla.change_businesscalendar", raise_exception=True)
+@login_required
 def calendar_list(request):
+    """Every team reads the calendars its deadlines are counted in (as `GET sla/calendars/`
+    answers everyone signed in); managers get the links to add and edit them."""
     calendars = BusinessCalendar.objects.filter(superseded_at__isnull=True).prefetch_related(
         "team_assignments__team"
     )
