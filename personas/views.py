@@ -112,20 +112,9 @@ def detail(request, pk: int):
             "changeable_interviews": {
                 interview.pk
                 for interview in persona.interviews.all()
-                if _may_change(request.user, interview, persona)
+                if permissions.can_change_interview(request.user, interview, persona)
             },
         },
-    )
-
-
-def _may_change(user, interview, persona) -> bool:
-    """`permissions.can_change_interview` over the prefetched contributors (no query each)."""
-    from accounts.models import Role
-
-    return (
-        interview.interviewer_id == user.pk
-        or user.has_role(Role.MANAGER)
-        or any(person.pk == user.pk for person in persona.contributors.all())
     )
 
 
