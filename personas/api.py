@@ -92,7 +92,7 @@ class InterviewSerializer(serializers.ModelSerializer):
 
 @extend_schema(request=PersonaInputSerializer, responses=PersonaSerializer)
 class PersonaViewSet(viewsets.ModelViewSet):
-    permission_classes = [permissions.ModelPermissionsOrRead]
+    permission_classes = [permissions.PersonaPermissions]
     filterset_fields = ["status"]
     ordering_fields = ["name", "updated_at"]
 
@@ -118,9 +118,11 @@ class PersonaViewSet(viewsets.ModelViewSet):
         data = dict(serializer.validated_data)
         journey = data.pop("journey", None)
         contributors = data.pop("contributors", None)
-        persona = services.persona_save(
-            actor=request.user, persona=persona, contributors=contributors, **data
-        )
+        if persona is None or data or contributors is not None:
+            # (The journey map alone is the map's change, as on the journey page.)
+            persona = services.persona_save(
+                actor=request.user, persona=persona, contributors=contributors, **data
+            )
         for row in journey or ():
             services.journey_stage_save(persona=persona, actor=request.user, **row)
         fresh = self.get_queryset().get(pk=persona.pk)
@@ -158,13 +160,6 @@ class PersonaViewSet(viewsets.ModelViewSet):
             **data,
         )
         return Response(InterviewSerializer(interview).data, status=status.HTTP_201_CREATED)
-
-    def get_permissions(self):
-        if self.action == "interviews":
-            from rest_framework.permissions import IsAuthenticated
-
-            return [IsAuthenticated()]
-        return super().get_permissions()
 
 
 class InterviewViewSet(

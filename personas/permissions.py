@@ -20,6 +20,10 @@ def can_create_persona(user) -> bool:
     return user.is_authenticated and user.has_perm("personas.add_persona")
 
 
+def can_delete_persona(user) -> bool:
+    return user.is_authenticated and user.has_perm("personas.delete_persona")
+
+
 def can_record_interview(user) -> bool:
     return user.is_authenticated and user.has_perm("personas.add_interview")
 
@@ -50,15 +54,40 @@ def can_change_interview(user, interview, persona=None) -> bool:
     return is_contributor(user, persona or interview.persona)
 
 
-class ModelPermissionsOrRead(permissions.DjangoModelPermissions):
-    """Reads for everyone signed in, writes by the model's add/change/delete permissions."""
+def can_update_persona(user, persona, fields) -> bool:
+    """May `user` send an update of `persona` carrying `fields` (the names in the body)?
+    The journey map alone is the map's rule; anything else needs the right to edit personas
+    (and the map's too when the map comes with it)."""
+    fields = set(fields)
+    if fields == {"journey"}:
+        return can_edit_journey(user, persona)
+    return can_edit_persona(user) and ("journey" not in fields or can_edit_journey(user, persona))
 
-    perms_map = {
-        **permissions.DjangoModelPermissions.perms_map,
-        "GET": [],
-        "OPTIONS": [],
-        "HEAD": [],
-    }
+
+def _body_fields(data) -> set[str]:
+    return set(data) if isinstance(data, dict) else {""}
+
+
+class PersonaPermissions(permissions.BasePermission):
+    """Reads for everyone signed in; creating and deleting by the role's permission; an
+    update by what it changes (`can_update_persona`)."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not user.is_authenticated:
+            return False
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        if view.action == "create":
+            return can_create_persona(user)
+        if view.action == "destroy":
+            return can_delete_persona(user)
+        return True  # updates and interviews/: decided on the persona
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        if view.action in ("update", "partial_update"):
+            return can_update_persona(request.user, obj, _body_fields(request.data))
+        return True
 
 
 class InterviewPermissions(permissions.BasePermission):
