@@ -114,6 +114,14 @@ def goal_print(request, pk: int):
     return render(request, "goals/goal_print.html", goal_view_model(goal, timezone.localdate()))
 
 
+def _refuse_other_teams(request) -> None:
+    """A goal or an objective sent for an owner team the user does not manage is refused
+    (403), as the API refuses it; the form only offers the user's own teams."""
+    team = request.POST.get("owner_team") if request.method == "POST" else None
+    if team in OwnerTeam.values and not permissions.can_manage_team(request.user, team):
+        raise PermissionDenied("Your team cannot set goals or objectives for this owner team.")
+
+
 @login_required
 def goal_form(request, pk: int | None = None):
     goal = get_object_or_404(Goal, pk=pk) if pk else None
@@ -121,6 +129,7 @@ def goal_form(request, pk: int | None = None):
         raise PermissionDenied
     if not permissions.manageable_teams(request.user):
         raise PermissionDenied
+    _refuse_other_teams(request)
     form = GoalForm(request.POST or None, instance=goal, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = {name: form.cleaned_data[name] for name in services.GOAL_FIELDS}
@@ -373,6 +382,7 @@ def okr_quarter(request):
 def objective_form(request):
     if not permissions.manageable_teams(request.user):
         raise PermissionDenied
+    _refuse_other_teams(request)
     year, quarter = _parse_quarter(request.GET.get("quarter"))
     form = ObjectiveForm(
         request.POST or None, user=request.user, initial={"year": year, "quarter": quarter}
