@@ -6,14 +6,14 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts import audit
-from accounts.models import Role
+from accounts.permissions import sees_audit
 
 
-class IsManager(permissions.BasePermission):
+class SeesAudit(permissions.BasePermission):
     message = "The audit log is for managers."
 
     def has_permission(self, request, view) -> bool:
-        return request.user.is_authenticated and request.user.has_role(Role.MANAGER)
+        return sees_audit(request.user)
 
 
 def _audit_entries():
@@ -49,7 +49,7 @@ def _audit_entries():
 class AuditViewSet(viewsets.ViewSet):
     """Who changed agreements, calendars, definitions, routing, ownership, roles and webhooks."""
 
-    permission_classes = [permissions.IsAuthenticated, IsManager]
+    permission_classes = [permissions.IsAuthenticated, SeesAudit]
 
     @extend_schema(
         parameters=[

@@ -10,7 +10,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import audit
 from accounts.forms import ProfileForm
-from accounts.models import Notification, Role
+from accounts.models import Notification
+from accounts.permissions import manages_tokens, sees_audit
 from accounts.services import api_token_issue, api_token_revoke, notifications_mark_read
 
 NOTIFICATIONS_PER_PAGE = 30
@@ -105,11 +106,6 @@ def notification_open(request, pk):
 AUDIT_PAGE_SIZE = 50
 
 
-def sees_audit(user) -> bool:
-    """The audit log is the managers'."""
-    return user.is_authenticated and user.has_role(Role.MANAGER)
-
-
 @login_required
 @require_GET
 def audit_log(request):
@@ -136,11 +132,6 @@ def audit_log(request):
             "more": more,
         },
     )
-
-
-def manages_tokens(user) -> bool:
-    """API tokens are issued and revoked by the Integrations role (not only the superuser)."""
-    return user.is_authenticated and user.has_role(Role.INTEGRATIONS)
 
 
 @login_required

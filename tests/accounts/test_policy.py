@@ -1,0 +1,120 @@
+"""Who may read the audit log and manage API tokens (accounts/permissions.py), walked through
+the API and the pages alike (tests/policy.py), and whose notifications a user sees: their
+own only, on every page the bell leads to."""
+
+import pytest
+from django.contrib.auth.models import Group
+from rest_framework.authtoken.models import Token
+
+from accounts.models import Notification, Role
+from tests.conftest import PASSWORD, make_user
+from tests.policy import expect
+
+pytestmark = pytest.mark.django_db
+
+# role: (reads the audit log, manages API tokens: sees who holds one, issues, revokes)
+ACCOUNTS = {
+    "rep": (False, False),
+    "marketer": (False, False),
+    "manager": (True, False),
+    "manager with Integrations": (True, True),
+    "Integrations only": (False, True),
+    "admin": (True, True),
+}
+
+
+@pytest.fixture
+def people(rep, marketer, manager, admin_user):
+    integrator = make_user("integrator_manager", Role.MANAGER)
+    integrator.groups.add(Group.objects.get(name=Role.INTEGRATIONS.value))
+    return {
+        "rep": rep,
+        "marketer": marketer,
+        "manager": manager,
+        "manager with Integrations": integrator,
+        "Integrations only": make_user("operator", Role.INTEGRATIONS),
+        "admin": admin_user,
+    }
+
+
+@pytest.mark.parametrize("role", list(ACCOUNTS))
+def test_the_audit_log_follows_the_table_on_both_faces(client, api_as, people, role):
+    reads, _tokens = ACCOUNTS[role]
+    user = people[role]
+    listed = api_as(user).get("/api/v1/audit/?subject=userrole")
+    expect(listed, reads)
+    client.force_login(user)
+    page = client.get("/accounts/audit/?subject=userrole")
+    expect(page, reads)
+    if reads:  # the roles given to the people above
+        assert listed.json()["count"] > 0
+        assert len(page.context["entries"]) == min(listed.json()["count"], 50)
+    menu = client.get("/accounts/profile/").content.decode()
+    assert ('href="/accounts/audit/"' in menu) == reads
+
+
+@pytest.mark.parametrize("role", list(ACCOUNTS))
+def test_api_tokens_follow_the_table(client, people, rep, role):
+    _audit, manages = ACCOUNTS[role]
+    held = Token.objects.create(user=people["marketer"])
+    client.force_login(people[role])
+    page = client.get("/accounts/api-tokens/")
+    expect(page, manages)
+    assert (
+        'href="/accounts/api-tokens/"' in client.get("/accounts/profile/").content.decode()
+    ) == (manages)
+    issued = client.post("/accounts/api-tokens/", {"user": rep.pk})
+    expect(issued, manages, ok=(200,))
+    assert Token.objects.filter(user=rep).exists() == manages
+    if manages:
+        key = Token.objects.get(user=rep).key
+        assert key in issued.content.decode()  # shown once, to who issued it
+    revoked = client.post("/accounts/api-tokens/", {"user": held.user_id, "action": "revoke"})
+    expect(revoked, manages, ok=(302,))
+    assert Token.objects.filter(pk=held.pk).exists() != manages
+
+
+@pytest.mark.parametrize("role", list(ACCOUNTS))
+def test_everyone_gets_only_their_own_token_from_the_api(api, people, role):
+    """`POST auth/token/` answers the caller's own token for their password, whatever the
+    role: issuing one for somebody else is the Integrations role's, on the tokens page."""
+    user = people[role]
+    response = api.post("/api/v1/auth/token/", {"username": user.username, "password": PASSWORD})
+    assert response.status_code == 200
+    assert response.json()["token"] == Token.objects.get(user=user).key
+
+
+# -- notifications: a user sees, opens and marks read their own only ------------------------------
+
+
+@pytest.fixture
+def notifications(rep, other_rep):
+    def make(user, title):
+        return Notification.objects.create(user=user, kind="lead_assigned", title=title, url="/")
+
+    return make(rep, "Yours: Ada is assigned to you"), make(other_rep, "Theirs: Bob is assigned")
+
+
+def test_a_user_sees_only_their_own_notifications(client, rep, notifications):
+    mine, theirs = notifications
+    client.force_login(rep)
+    for url in ("/accounts/notifications/", "/accounts/notifications/menu/"):
+        page = client.get(url).content.decode()
+        assert mine.title in page and theirs.title not in page, url
+
+
+def test_a_user_opens_and_marks_read_only_their_own_notifications(client, rep, notifications):
+    mine, theirs = notifications
+    client.force_login(rep)
+    assert client.get(f"/accounts/notifications/{theirs.pk}/open/").status_code == 404
+    in_place = client.post(
+        "/accounts/notifications/read/", {"id": theirs.pk, "from": "list"}, HTTP_HX_REQUEST="true"
+    )
+    assert in_place.status_code == 404
+    assert client.post("/accounts/notifications/read/", {"id": theirs.pk}).status_code == 302
+    client.post("/accounts/notifications/read/")  # all of mine
+    theirs.refresh_from_db()
+    assert theirs.read_at is None
+    assert client.get(f"/accounts/notifications/{mine.pk}/open/").status_code == 302
+    mine.refresh_from_db()
+    assert mine.read_at is not None
