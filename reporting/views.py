@@ -85,6 +85,20 @@ def _rate_text(value) -> str:
     return percent_text(value, 1)
 
 
+def share_of(part: Decimal, whole: Decimal | None) -> Decimal | None:
+    """``part`` as a fraction of ``whole``; ``None`` (shown "—") when there is nothing to
+    divide by."""
+    return part / whole if whole else None
+
+
+def bar_width(fraction: Decimal | None) -> float:
+    """A fraction as a progress bar's width in percent, one decimal, clamped to 0–100 (a
+    bar cannot run past its track); no fraction is an empty bar."""
+    if fraction is None:
+        return 0.0
+    return round(max(0.0, min(100.0, float(fraction) * 100)), 1)
+
+
 def funnel_table(result: funnel.FunnelResult) -> list[dict]:
     """Rows of the funnel table: each forward stage with its count and the conversion and
     median time from the previous stage."""
@@ -141,7 +155,7 @@ def dashboard_context(request) -> dict:
     today = days.today()
     (start, end), period_error = _period(request, default_first=_quarter_start(today))
     seconds = settings.DASHBOARD_CACHE_SECONDS
-    key = f"reporting:dashboard:v3:{start.isoformat()}:{end.isoformat()}"
+    key = f"reporting:dashboard:v4:{start.isoformat()}:{end.isoformat()}"
     data = cache_get_many([key]).get(key) if seconds else None
     if data is None:
         data = _dashboard_data(start, end)
@@ -171,7 +185,7 @@ def _dashboard_data(start: dt.datetime, end: dt.datetime) -> dict:
     neck = funnel.bottleneck(report.total.conversion, plan.rates) if plan else None
 
     plan_rows = []
-    won_in_plan = None
+    won_in_plan = won_share = None
     if plan is not None:
         plan_start = selectors.day_start(plan.first)
         plan_end = selectors.day_start(plan.last + dt.timedelta(days=1))
@@ -187,6 +201,7 @@ def _dashboard_data(start: dt.datetime, end: dt.datetime) -> dict:
             won=Sum("amount", filter=Q(customer_at__gte=plan_start, customer_at__lt=plan_end)),
         )
         won_in_plan = actual["won"] or Decimal(0)
+        won_share = share_of(won_in_plan, plan.target_in_period)
         for key, label in (
             ("leads", "Leads"),
             ("mqls", "MQLs"),
@@ -220,6 +235,8 @@ def _dashboard_data(start: dt.datetime, end: dt.datetime) -> dict:
         "plan": plan,
         "plan_rows": plan_rows,
         "won_in_plan": won_in_plan,
+        "won_share": won_share,
+        "won_bar": bar_width(won_share),
         "bottleneck": neck,
         "bottleneck_label": (
             f"{STAGE_LABELS[neck.from_stage]} → {STAGE_LABELS[neck.to_stage]}" if neck else ""
