@@ -43,6 +43,7 @@ from core.days import company_zone, day_start, local_day
 from core.replicas import read_alias
 from leads.models import Campaign, Lead, Product, QualificationDefinition, SalesFeedback
 from leads.models import StageTransition as Transition
+from leads.selectors import leads_visible_to, sees_all_leads
 from reporting import funnel
 from reporting.funnel import (
     ALL,
@@ -611,12 +612,16 @@ def funnel_leads(
     stage: str,
     group_by: str = Dimension.ALL,
     group: str | None = None,
+    reader=None,
 ):
-    """The leads behind one number of the funnel (same rules as the counts)."""
+    """The leads behind one number of the funnel (same rules as the counts). With `reader`
+    (a user), only the leads they may see (`leads_visible_to`): the figures are the
+    company's, the leads behind them are not everybody's."""
     if stage not in STAGES:
         raise ValueError(f"Unknown stage {stage!r}.")
+    base = Lead.objects.all() if reader is None else leads_visible_to(reader)
     if mode == FunnelMode.COHORT:
-        leads = Lead.objects.filter(created_at__gte=start, created_at__lt=end)
+        leads = base.filter(created_at__gte=start, created_at__lt=end)
         if stage in REACHED_FIELDS:
             leads = leads.filter(**{f"{REACHED_FIELDS[stage]}__isnull": False})
         elif stage in EXIT_STAGES:
@@ -630,7 +635,7 @@ def funnel_leads(
         condition = Exists(entered)
         if stage == funnel.LEAD:
             condition |= Q(created_at__gte=start, created_at__lt=end)
-        leads = Lead.objects.filter(condition)
+        leads = base.filter(condition)
     if group_by and group_by != Dimension.ALL and group is not None:
         field_name = GROUP_FIELDS[group_by]
         if group == "":
@@ -876,14 +881,18 @@ def leads_at_risk(
     within: dt.timedelta = dt.timedelta(hours=24),
     limit=10,
     handed_off: tuple[dt.datetime, dt.datetime] | None = None,
+    reader=None,
 ):
     """Pending SLA clocks whose first touch is due within ``within`` (or overdue), soonest
     first: an index range scan on the stored deadline. ``handed_off`` = ``(start, end)``
-    keeps the hand-offs of ``[start, end)`` only."""
+    keeps the hand-offs of ``[start, end)`` only; with ``reader`` (a user), only the clocks
+    of the leads they may see, as `GET sla/clocks/` answers them."""
     clock = _sla_model("SLAClock")
     if clock is None:
         return None
     clocks = clock.objects.filter(status="pending", first_touch_due_at__lt=now + within)
+    if reader is not None and not sees_all_leads(reader):
+        clocks = clocks.filter(lead__in=leads_visible_to(reader))
     if handed_off is not None:
         clocks = clocks.filter(handoff_at__gte=handed_off[0], handoff_at__lt=handed_off[1])
     return list(clocks.select_related("lead", "owner").order_by("first_touch_due_at")[:limit])

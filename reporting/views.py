@@ -27,6 +27,7 @@ from core.periods import parse_period, period_inputs
 from core.rates import percent_text
 from core.replicas import replica_view
 from leads.models import Lead
+from leads.selectors import sees_all_leads
 from reporting import funnel, selectors, services
 from reporting.funnel import EXIT_STAGES, FORWARD_PAIRS, FORWARD_STAGES, STAGES
 from reporting.models import Dimension, FunnelMode, ReviewActionItem, WeeklyReview
@@ -167,6 +168,10 @@ def dashboard_context(request) -> dict:
         "cache_seconds": seconds,
         "period_choices": period_choices(today),
         "period_fallback": "the quarter to date",
+        # Leads are not everybody's to see: the reader's own, read each time (one query).
+        "at_risk": selectors.leads_at_risk(
+            now=timezone.now(), handed_off=(start, end), reader=request.user
+        ),
     }
 
 
@@ -175,7 +180,8 @@ def _dashboard_data(start: dt.datetime, end: dt.datetime) -> dict:
 
     Every card reads that one period: the funnel (leads created in it), plan vs actual (the
     plan in force over it, its share of those days against what happened on them), SLA
-    health and leads at risk (hand-offs in it), commitment pace (the months it touches).
+    health (hand-offs in it), commitment pace (the months it touches). The leads at risk
+    are each reader's own (`dashboard_context`).
     """
     now = timezone.now()
     first_day = selectors.local_day(start)
@@ -245,7 +251,6 @@ def _dashboard_data(start: dt.datetime, end: dt.datetime) -> dict:
         "sla_chart": sla_health_chart(sla),
         "commitments": commitments,
         "commitment_months": months,
-        "at_risk": selectors.leads_at_risk(now=now, handed_off=(start, end)),
         "chart": {
             "labels": [STAGE_LABELS[stage] for stage in FORWARD_STAGES],
             "datasets": [
@@ -376,7 +381,8 @@ def index(request):
 @login_required
 @replica_view
 def funnel_leads(request):
-    """The leads behind one number of the funnel."""
+    """The leads behind one number of the funnel that the reader may see (the number is
+    the company's; a rep's list holds their team's leads)."""
     (start, end), period_error = _period(request)
     mode = request.GET.get("mode", FunnelMode.COHORT)
     stage = request.GET.get("stage", "lead")
@@ -394,7 +400,13 @@ def funnel_leads(request):
         )
     group = request.GET.get("group") if group_by != Dimension.ALL else None
     leads = selectors.funnel_leads(
-        start=start, end=end, mode=mode, stage=stage, group_by=group_by, group=group
+        start=start,
+        end=end,
+        mode=mode,
+        stage=stage,
+        group_by=group_by,
+        group=group,
+        reader=request.user,
     )
     first, last = period_inputs(start, end)
     if _wants_csv(request):
@@ -425,6 +437,7 @@ def funnel_leads(request):
         {
             "page": page,
             "count": page.paginator.count,
+            "team_only": not sees_all_leads(request.user),
             "stage_label": STAGE_LABELS[stage],
             "mode": mode,
             "group_label": group_label,
