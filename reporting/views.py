@@ -145,6 +145,27 @@ def sla_health_chart(sla: dict | None) -> dict | None:
     }
 
 
+def commitment_grid(commitments: list[dict]) -> dict:
+    """The dashboard's commitment pace, compact: a line per agreement and product with a
+    cell per month of the period (``None`` for a month the agreement did not run)."""
+    months = sorted({row["month"] for row in commitments})
+    lines: dict[tuple, dict] = {}
+    for row in commitments:
+        line = lines.setdefault(
+            (row["agreement_id"], row["product_id"]),
+            {
+                "product_name": row["product_name"],
+                "persona": row["persona"],
+                "cells": dict.fromkeys(months),
+            },
+        )
+        line["cells"][row["month"]] = row
+    return {
+        "months": months,
+        "rows": [{**line, "cells": list(line["cells"].values())} for line in lines.values()],
+    }
+
+
 def dashboard_context(request) -> dict:
     """Everything the shared dashboard shows.
 
@@ -221,11 +242,6 @@ def _dashboard_data(start: dt.datetime, end: dt.datetime) -> dict:
     first, last = period_inputs(start, end)
     sla = selectors.sla_health(start=start, end=end)
     commitments = selectors.commitment_pace(start=start, end=end, now=now)
-    months = []
-    for row in commitments:
-        if not months or months[-1]["month"] != row["month"]:
-            months.append({"month": row["month"], "rows": []})
-        months[-1]["rows"].append(row)
     return {
         "computed_at": now,
         "period_start": first,
@@ -250,7 +266,7 @@ def _dashboard_data(start: dt.datetime, end: dt.datetime) -> dict:
         "sla": sla,
         "sla_chart": sla_health_chart(sla),
         "commitments": commitments,
-        "commitment_months": months,
+        "commitment_grid": commitment_grid(commitments),
         "chart": {
             "labels": [STAGE_LABELS[stage] for stage in FORWARD_STAGES],
             "datasets": [
