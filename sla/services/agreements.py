@@ -3,13 +3,14 @@ and which agreement covers a hand-off.
 """
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from core import days
 from core.errors import DomainError
 from sla import clock_rules
 from sla.models import SLAAgreement, SLAClock
@@ -155,12 +156,13 @@ def agreement_for(
     lead: dict,
     on: datetime,
 ):
-    """The agreement covering a lead's product/persona on a day; most specific wins.
+    """The agreement covering a lead's product/persona on the company day of the instant
+    `on` (core.days: effective dates are company days, as every day is); most specific wins.
 
     `coverage` holds each agreement with the ids of its products and personas (empty: all),
     read once per batch rather than once per lead.
     """
-    day = on.astimezone(UTC).date()
+    day = days.local_day(on)
     best, best_key = None, None
     for agreement, product_ids, persona_ids in coverage:
         if agreement.effective_from > day or (
