@@ -118,3 +118,58 @@ def test_a_user_opens_and_marks_read_only_their_own_notifications(client, rep, n
     assert client.get(f"/accounts/notifications/{mine.pk}/open/").status_code == 302
     mine.refresh_from_db()
     assert mine.read_at is not None
+
+
+# -- anonymous visitors: the pages send them to the login page, the API answers 401 ---------------
+
+PAGES = (
+    "/",
+    "/leads/",
+    "/leads/export.csv",
+    "/leads/campaigns/",
+    "/leads/definitions/",
+    "/leads/routing/",
+    "/personas/",
+    "/goals/",
+    "/goals/plans/",
+    "/sla/",
+    "/sla/agreements/",
+    "/sla/calendars/",
+    "/sla/compliance/",
+    "/sla/compliance.csv",
+    "/reports/",
+    "/reports/funnel/leads/",
+    "/reports/webhooks/",
+    "/accounts/audit/",
+    "/accounts/api-tokens/",
+    "/accounts/notifications/",
+)
+API = (
+    "/api/v1/leads/",
+    "/api/v1/campaigns/",
+    "/api/v1/definitions/",
+    "/api/v1/personas/",
+    "/api/v1/interviews/",
+    "/api/v1/goals/",
+    "/api/v1/revenue-plans/",
+    "/api/v1/objectives/",
+    "/api/v1/sla/calendars/",
+    "/api/v1/sla/agreements/",
+    "/api/v1/sla/clocks/",
+    "/api/v1/sla/compliance/",
+    "/api/v1/reports/funnel/",
+    "/api/v1/webhooks/",
+    "/api/v1/audit/",
+)
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_an_anonymous_visitor_is_sent_to_the_login_page(client, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=")
+
+
+@pytest.mark.parametrize("url", API)
+def test_the_api_asks_an_anonymous_caller_to_authenticate(api, url):
+    assert api.get(url).status_code == 401
