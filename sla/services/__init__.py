@@ -24,7 +24,6 @@ from sla.services.clocks import (
     HandOff,
     clocks_backfill,
     clocks_react,
-    clocks_reassign,
     clocks_reconcile,
     clocks_start,
 )
@@ -49,7 +48,6 @@ __all__ = [
     "clock_payload",
     "clocks_backfill",
     "clocks_react",
-    "clocks_reassign",
     "clocks_reconcile",
     "clocks_start",
     "clocks_sweep",

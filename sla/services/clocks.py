@@ -3,10 +3,10 @@
 - `clocks_start`: a clock per hand-off (idempotent), with the deadlines of the agreement
   and calendar that cover it; then its state, as for any other clock.
 - `clocks_reconcile`: every clock of some leads recomputed from its deadlines, the leads'
-  attempts and transitions (`sla.clock_rules.evaluate`): met, breached (at the due
-  instant), exhausted (with the agreement's action, once), closed. A repeated, late or
-  out-of-order reaction changes nothing twice, and a clock closed late is breached the
-  same whether the sweep or the exit came first.
+  attempts, transitions and assignments (`sla.clock_rules.evaluate`): met, breached (at
+  the due instant), exhausted (with the agreement's action, once), closed, and its owner.
+  A repeated, late or out-of-order reaction changes nothing twice, and a clock closed late
+  is breached the same whether the sweep or the exit came first.
 - `clocks_react`: the outbox handler of the leads app's events (hand-offs, moves,
   assignments, attempts), one call per batch.
 - `clocks_backfill`: the periodic reconciliation: every lead in a sales stage with an owner
@@ -156,6 +156,7 @@ def _clocks_create(handoffs: Sequence[HandOff]) -> list[dict]:
 # -- computing clocks from the facts ---------------------------------------------------------------
 
 STATE_FIELDS = (
+    "owner_id",
     "status",
     "first_touch_at",
     "response_business_seconds",
@@ -174,19 +175,42 @@ class Reconciled:
     exhausted: list[int] = field(default_factory=list)
 
 
-def _counted_actor_ids(lead_ids: set[int]) -> tuple[set[int], dict[int, set[int]]]:
-    """Managers (count on any lead), and each lead's past and present owners."""
-    managers = set(
+def _managers() -> set[int]:
+    """Managers: their attempts count on any lead."""
+    return set(
         User.objects.filter(Q(groups__name=Role.MANAGER) | Q(is_superuser=True)).values_list(
             "id", flat=True
         )
     )
-    owners: dict[int, set[int]] = defaultdict(set)
-    for lead_id, owner_id in RoutingAssignment.objects.filter(
-        lead_id__any=list(lead_ids), owner__isnull=False
-    ).values_list("lead_id", "owner_id"):
-        owners[lead_id].add(owner_id)
-    return managers, owners
+
+
+def _assignments(lead_ids: set[int]) -> dict[int, list[tuple[datetime, int | None]]]:
+    """Each lead's assignments `(at, owner)` in the order they happened."""
+    assigned: dict[int, list[tuple[datetime, int | None]]] = defaultdict(list)
+    for lead_id, at, owner_id in (
+        RoutingAssignment.objects.filter(lead_id__any=list(lead_ids))
+        .order_by("lead_id", "at", "id")
+        .values_list("lead_id", "at", "owner_id")
+    ):
+        assigned[lead_id].append((at, owner_id))
+    return assigned
+
+
+def _clock_owner(
+    clock: SLAClock,
+    assignments: Sequence[tuple[datetime, int | None]],
+    closed_at: datetime | None,
+) -> int | None:
+    """Who holds a clock: the lead's owner at its hand-off, then whoever the lead is given
+    to while the clock is open (a reassignment moves it, never resets it); an assignment
+    once it closed leaves it with the owner it closed under. Without an assignment on
+    record before it closed, the owner it started with."""
+    owner = clock.owner_id
+    for at, owner_id in assignments:
+        if closed_at is not None and at >= closed_at:
+            break
+        owner = owner_id
+    return owner
 
 
 def clocks_reconcile(*, lead_ids: Iterable[int], now: datetime | None = None) -> Reconciled:
@@ -230,7 +254,12 @@ def clocks_reconcile(*, lead_ids: Iterable[int], now: datetime | None = None) ->
         ):
             moves[lead_id].insert(0, (at, from_stage, to_stage))
         stages = dict(Lead.objects.filter(pk__any=list(lead_ids)).values_list("id", "stage"))
-        managers, past_owners = _counted_actor_ids(lead_ids)
+        managers = _managers()
+        assignments = _assignments(lead_ids)
+        past_owners = {
+            lead_id: {owner for _, owner in rows if owner is not None}
+            for lead_id, rows in assignments.items()
+        }
         attempts: dict[int, list] = defaultdict(list)
         for lead_id, actor_id, occurred_at, outcome in (
             ContactAttempt.objects.filter(lead_id__any=list(lead_ids), occurred_at__gte=earliest)
@@ -269,6 +298,9 @@ def clocks_reconcile(*, lead_ids: Iterable[int], now: datetime | None = None) ->
                 )
             before = tuple(getattr(clock, name) for name in STATE_FIELDS)
             was_breached, was_exhausted = clock.status == "breached", clock.exhausted_at
+            clock.owner_id = _clock_owner(
+                clock, assignments.get(clock.lead_id, []), state.closed_at
+            )
             clock.status = state.status
             clock.first_touch_at = state.first_touch_at
             clock.response_business_seconds = response
@@ -355,20 +387,6 @@ def _exhaust(exhausted: list[tuple[SLAClock, str]], now: datetime) -> None:
     alert("exhausted", clock_rows([clock.pk for clock, _ in exhausted]), now)
 
 
-def clocks_reassign(*, owners: dict[int, int | None]) -> int:
-    """Leads changed owner: their open clocks follow (they are not reset). `owners` maps a
-    lead id to its new owner; one statement per distinct owner."""
-    by_owner: dict[int | None, list[int]] = defaultdict(list)
-    for lead_id, owner_id in owners.items():
-        by_owner[owner_id].append(lead_id)
-    moved = 0
-    for owner_id, lead_ids in by_owner.items():
-        moved += SLAClock.objects.filter(lead_id__any=lead_ids, closed_at__isnull=True).update(
-            owner_id=owner_id
-        )
-    return moved
-
-
 # -- reacting to the leads app ------------------------------------------------------------------
 
 TOPICS = (
@@ -392,10 +410,10 @@ def _instant(value) -> datetime:
 
 def clocks_react(batch: list[events.Event], *, now: datetime | None = None) -> None:
     """The outbox handler of hand-offs, moves, assignments and attempts: start the clocks
-    of the hand-offs, let open clocks follow their lead's new owner, and recompute the
-    clocks of every lead concerned, once for the whole batch."""
+    of the hand-offs and recompute the clocks of every lead concerned, once for the whole
+    batch (open clocks follow their lead's new owner there, from the assignments' instants:
+    a back-filled history gives the owners the same history lived gives)."""
     handoffs: list[HandOff] = []
-    owners: dict[int, tuple[datetime, int | None]] = {}
     concerned: set[int] = set()
     for event in batch:
         payload = event.payload
@@ -403,10 +421,6 @@ def clocks_react(batch: list[events.Event], *, now: datetime | None = None) -> N
         if event.topic == lead_topics.HANDED_OFF:
             handoffs.append(HandOff(lead_id, payload["owner"], _instant(payload["at"])))
             concerned.add(lead_id)
-        elif event.topic == lead_topics.ASSIGNED:
-            at = _instant(payload["at"])
-            if lead_id not in owners or owners[lead_id][0] <= at:
-                owners[lead_id] = (at, payload["owner"])
         elif event.topic == lead_topics.STAGE_CHANGED:
             # Only a move out of a sales stage can change a running clock (hand-offs
             # come as their own events).
@@ -416,8 +430,6 @@ def clocks_react(batch: list[events.Event], *, now: datetime | None = None) -> N
             concerned.add(lead_id)
     now = now or timezone.now()
     with transaction.atomic():
-        if owners:
-            clocks_reassign(owners={lead: owner for lead, (_, owner) in owners.items()})
         if handoffs:
             _clocks_create(handoffs)
         clocks_reconcile(lead_ids=concerned, now=now)
