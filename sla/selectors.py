@@ -108,7 +108,12 @@ def _finish(row: dict) -> dict:
     row["attempts_per_lead"] = (row["attempts"] or 0) / row["handoffs"] if row["handoffs"] else None
     for key in ("median_seconds", "p90_seconds"):
         value = row.get(key)
-        row[key.replace("_seconds", "_hours")] = value / 3600 if value is not None else None
+        # Responses are whole seconds, so a median or p90 is a multiple of 0.1 s: rounding
+        # drops percentile_cont's floating-point noise, which made an exact 7.45 hours
+        # 7.4499999… (shown as 7.4 where half-up rounding of the figure gives 7.5).
+        row[key.replace("_seconds", "_hours")] = (
+            round(value, 3) / 3600 if value is not None else None
+        )
     return row
 
 
