@@ -318,7 +318,7 @@ class CommitmentRisk(models.Model):
 
     agreement = models.ForeignKey(SLAAgreement, on_delete=models.CASCADE, related_name="risks")
     product = models.ForeignKey("leads.Product", on_delete=models.CASCADE, related_name="+")
-    month = models.DateField(help_text="First day of the month (UTC).")
+    month = models.DateField(help_text="First day of the company month (core.days).")
     delivered = models.PositiveIntegerField()
     committed = models.PositiveIntegerField()
     expected_by_now = models.DecimalField(max_digits=10, decimal_places=2)

@@ -4,7 +4,7 @@ All set-based: one query per table (plus one per agreement for commitments). Per
 use PostgreSQL's `percentile_cont`.
 """
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import (
     Aggregate,
@@ -169,22 +169,23 @@ def weekly_trend(*, start: datetime, end: datetime, filters: dict | None = None)
 
 
 def month_starts(start: datetime, end: datetime) -> list[datetime]:
-    """First instants (UTC) of the months touching [start, end]."""
-    current = datetime(start.astimezone(UTC).year, start.astimezone(UTC).month, 1, tzinfo=UTC)
-    last = end.astimezone(UTC)
+    """First instants of the company months (core.days) touching [start, end]."""
+    current = days.day_start(days.local_day(start).replace(day=1))
     months = []
-    while current <= last:
+    while current <= end:
         months.append(current)
         current = _next_month(current)
     return months
 
 
 def _next_month(moment: datetime) -> datetime:
-    return (moment + timedelta(days=32)).replace(day=1)
+    """The first instant of the company month after the one starting at `moment`."""
+    return days.day_start((days.local_day(moment) + timedelta(days=32)).replace(day=1))
 
 
 def commitment_pace(*, start: datetime, end: datetime, now: datetime) -> list[dict]:
-    """Marketing commitments delivered vs committed per agreement, product and month (UTC).
+    """Marketing commitments delivered vs committed per agreement, product and company
+    month (core.days: a month runs from 00:00 of its first day in the company's time zone).
 
     Delivered: leads of the product (and the commitment's persona, if any) that first
     reached the commitment's stage in the month. Pace from `clock_rules.month_pace`.
