@@ -1,4 +1,5 @@
-"""What the policy tests (tests/<app>/test_policy.py) assert of every cell of their tables.
+"""What the policy tests (tests/<app>/test_<app>_policy.py, tests/leads/test_policy*.py)
+assert of every cell of their tables.
 
 One convention on both faces, the API and the pages: an object the user may not see is a
 404; one they see but may not change (or a part of the product their role does not use) is
