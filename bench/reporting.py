@@ -67,6 +67,22 @@ def run(scale: str = "default") -> list[dict]:
 # --------------------------------------------------------------------------- database
 
 
+def _path_starts() -> list[tuple[int, str, str, str]]:
+    """`PATH` with, per step, the step whose entry starts its velocity (0: the creation;
+    NULL: none), as leads.services.entries writes `previous_stage_at` on a recorded move:
+    the steps are hours apart, so the latest earlier entry is the highest earlier step."""
+    from leads import lifecycle
+
+    entries = [(0, lifecycle.Stage.LEAD.value)]
+    rows = []
+    for k, a, b in PATH:
+        begins = lifecycle.velocity_start_stage(a, b)
+        steps = [step for step, stage in entries if stage == begins]
+        rows.append((k, a, b, str(max(steps)) if steps else "NULL"))
+        entries += [(k, stage) for stage in lifecycle.entered_stages(a, b)]
+    return rows
+
+
 def _generate(count: int, span_days: int = DEFAULT_SPAN_DAYS) -> dict:
     """Leads and transitions, set-based; returns the counts and the seconds it took."""
     from django.db import connection
@@ -106,12 +122,13 @@ def _generate(count: int, span_days: int = DEFAULT_SPAN_DAYS) -> dict:
         cursor.execute(
             f"""
             INSERT INTO leads_stagetransition (lead_id, from_stage, to_stage, at, reason,
-                recorded_at)
+                recorded_at, previous_stage_at)
             SELECT l.id, p.from_stage, p.to_stage,
-                l.created_at + p.k * make_interval(hours => 6 + mod(l.id, 48)::int), '', %(now)s
+                l.created_at + p.k * make_interval(hours => 6 + mod(l.id, 48)::int), '', %(now)s,
+                l.created_at + p.previous * make_interval(hours => 6 + mod(l.id, 48)::int)
             FROM leads_lead l
-            JOIN (VALUES {",".join(f"({k}, '{a}', '{b}')" for k, a, b in PATH)})
-                AS p(k, from_stage, to_stage) ON p.k <= ({lengths})[1 + mod(l.id, 20)]
+            JOIN (VALUES {",".join(f"({k}, '{a}', '{b}', {j})" for k, a, b, j in _path_starts())})
+                AS p(k, from_stage, to_stage, previous) ON p.k <= ({lengths})[1 + mod(l.id, 20)]
             """,
             {"now": now},
         )

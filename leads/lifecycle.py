@@ -138,6 +138,42 @@ def stages_reached(to_stage: str) -> tuple[Stage, ...]:
     return tuple(stage for stage in TIMESTAMPED_STAGES if _RANK[stage] <= rank)
 
 
+def entered_stages(from_stage: str | None, to_stage: str) -> tuple[str, ...]:
+    """The stages a move enters, as flow reports count them: its target and the forward
+    stages it skipped on the way.
+
+    A `from_stage` of None (creation) sits before `lead`; an exit re-qualified into `mql` or
+    `sql` sits at `lead` (the lead is back in marketing's hands), so recycled → sql enters
+    `mql` and `sql`; a re-open (lost → opportunity, recycled → opportunity) re-enters its
+    target only; a move back (opportunity → sql) enters only its target.
+    """
+    target = _RANK.get(to_stage)
+    if target is None:
+        return (to_stage,)
+    if from_stage is None:
+        source = -1
+    elif from_stage in _RANK:
+        source = _RANK[from_stage]
+    elif target > _RANK[Stage.SQL]:
+        return (to_stage,)  # a re-open
+    else:
+        source = 0  # re-qualified: the exit sits at `lead`
+    skipped = FORWARD_STAGES[source + 1 : target]
+    return (*(stage.value for stage in skipped), str(to_stage))
+
+
+def velocity_start_stage(from_stage: str | None, to_stage: str) -> str | None:
+    """The stage whose latest entry starts the velocity of the first forward stage this move
+    enters: the stage before it in the funnel (lead → mql: `lead`; mql → opportunity, which
+    enters `sql` first: `mql`). None when the move enters no forward stage after `lead`.
+    Every later stage the move enters is reached from one it entered at the same instant."""
+    for stage in entered_stages(from_stage, to_stage):
+        rank = _RANK.get(stage)
+        if rank:  # a forward stage after `lead`
+            return FORWARD_STAGES[rank - 1].value
+    return None
+
+
 def is_forward(from_stage: str, to_stage: str) -> bool:
     """True when the move goes further down the funnel (qualification or progress)."""
     target = forward_rank(to_stage)

@@ -249,6 +249,11 @@ class StageTransition(models.Model):
         related_name="transitions",
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
+    # The lead's latest entry, at or before `at`, into the stage before the first forward
+    # stage this move enters (`lifecycle.velocity_start_stage`): where flow velocity starts.
+    # Kept by `leads.services.entries` whenever transitions are written, so a flow report
+    # reads only its period's transitions instead of every history.
+    previous_stage_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["at", "id"]

@@ -440,21 +440,9 @@ def _first_reached(lead: LeadRow, transitions: Iterable[TransitionRow]) -> dict[
 
 
 def _entered_stages(transition: TransitionRow) -> tuple[str, ...]:
-    """The stages a transition enters in flow mode: its target and the stages it skipped."""
-    to_stage = transition.to_stage
-    if to_stage not in _FORWARD_INDEX:
-        return (to_stage,)
-    if transition.from_stage is None:
-        from_position = -1
-    elif transition.from_stage in _FORWARD_INDEX:
-        from_position = _FORWARD_INDEX[transition.from_stage]
-    elif _FORWARD_INDEX[to_stage] > _FORWARD_INDEX[SQL]:
-        return (to_stage,)  # a re-open: a re-entry into the stage it re-enters
-    else:
-        from_position = 0  # re-qualified: the exit sits at `lead`
-    to_position = _FORWARD_INDEX[to_stage]
-    skipped = FORWARD_STAGES[from_position + 1 : to_position]
-    return (*skipped, to_stage)
+    """The stages a transition enters in flow mode: its target and the stages it skipped
+    (`leads.lifecycle.entered_stages`)."""
+    return lifecycle.entered_stages(transition.from_stage, transition.to_stage)
 
 
 def _median(values: Sequence[timedelta]) -> timedelta | None:

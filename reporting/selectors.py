@@ -41,6 +41,7 @@ from django.utils import timezone
 
 from core.days import company_zone, day_start, local_day
 from core.replicas import read_alias
+from leads import lifecycle
 from leads.models import Campaign, Lead, Product, QualificationDefinition, SalesFeedback
 from leads.models import StageTransition as Transition
 from leads.selectors import leads_visible_to, sees_all_leads
@@ -264,67 +265,55 @@ def _cohort_samples_sql(start, end, dimension, filters=None) -> tuple[str, list]
     return " UNION ALL ".join(parts), params
 
 
-def _flow_entries_sql(start, end, dimension, filters=None) -> tuple[str, list]:
-    """Per lead and stage entered in the period: the first entry in the period, the lead's
-    latest entry into the stage before it in the funnel at or before that moment (anywhere
-    in its history; ``a_at``), its group and amount (funnel.flow_funnel).
-
-    One pass over the history of the leads that count in the period (created in it, or with
-    a transition in it): each transition is expanded into the stages it enters, creation is
-    an entry into ``lead``, a window keeps each lead's running latest entry into every
-    stage, and the first entry into a stage in the period reads its ``a_at`` off that row.
-    (A correlated lookup per sample took 9 s over 5,000,000 transitions.)"""
-    group = _group_column(dimension)
+def _flow_entry_map() -> list[tuple[str, str, str, bool, bool]]:
+    """`ENTRY_MAP` with, per entered stage, whether the move starts its velocity (the first
+    forward stage after `lead` it enters: from the transition's `previous_stage_at`) or
+    reaches it from a stage it entered at the same instant (zero)."""
     previous = {b: a for a, b in FORWARD_PAIRS}
-    earlier = list(previous.values())
-    latest = ", ".join(
-        f"MAX(h.at) FILTER (WHERE h.stage = %s) OVER w AS latest_{index}"
-        for index in range(len(earlier))
-    )
-    reads = " ".join(f"WHEN %s THEN f.latest_{index}" for index in range(len(earlier)))
-    values = ", ".join(["(%s, %s, %s)"] * len(ENTRY_MAP))
+    rows = []
+    for from_stage, to_stage, entered in ENTRY_MAP:
+        begins = lifecycle.velocity_start_stage(from_stage, to_stage)
+        timed = entered in previous
+        rows.append((from_stage, to_stage, entered, timed and previous[entered] == begins, timed))
+    return rows
+
+
+FLOW_ENTRY_MAP = _flow_entry_map()
+
+
+def _flow_entries_sql(start, end, dimension, filters=None) -> tuple[str, list]:
+    """Per lead and stage entered in the period: the first entry in the period, its group,
+    the amount of a lead entering ``customer`` and the time it took from the lead's latest
+    entry into the stage before it in the funnel at or before that moment (anywhere in its
+    history), as funnel.flow_funnel defines them.
+
+    Only the period's transitions and creations are read (index range scans on `at` and
+    `created_at`): each transition carries the start of the velocity of the first forward
+    stage it enters (`previous_stage_at`, kept by leads.services.entries), and every later
+    stage it enters was reached from one it entered at the same instant. (Reading each
+    counted lead's whole history with a window took twice as long at a million leads.)"""
+    group = _group_column(dimension)
+    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(FLOW_ENTRY_MAP))
     where, where_params = _lead_where(filters)
     sql = (
-        f"WITH counted AS MATERIALIZED ("
-        f"  SELECT lead_id FROM leads_stagetransition WHERE at >= %s AND at < %s"
-        f"  UNION SELECT id FROM leads_lead WHERE created_at >= %s AND created_at < %s"
-        f"), people AS MATERIALIZED ("
-        f"  SELECT l.id, l.created_at, {group} AS grp, l.amount"
-        f"  FROM counted c JOIN leads_lead l ON l.id = c.lead_id WHERE TRUE{where}"
-        f"), moves AS MATERIALIZED ("
-        # Each counted lead's own transitions through the (lead, at) index, with the lead's
-        # group and amount; OFFSET 0 keeps the planner from hashing every transition.
-        f"  SELECT p.id AS lead_id, p.grp, p.amount, t.at, t.from_stage, t.to_stage"
-        f"  FROM people p CROSS JOIN LATERAL (SELECT x.at, x.from_stage, x.to_stage"
-        f"    FROM leads_stagetransition x WHERE x.lead_id = p.id AND x.at < %s"
-        f"    OFFSET 0) t"
-        f"), history AS ("
-        f"  SELECT t.lead_id, t.grp, t.amount, t.at, m.entered AS stage FROM moves t"
-        f"  JOIN (VALUES {values}) AS m(from_stage, to_stage, entered)"
+        f"SELECT DISTINCT ON (e.lead_id, e.stage) {group} AS grp, e.stage,"
+        f"  CASE WHEN e.stage = %s THEN l.amount END AS amount, e.took FROM ("
+        f"  SELECT t.lead_id, t.at, m.entered AS stage,"
+        f"    CASE WHEN m.starts THEN t.at - t.previous_stage_at"
+        f"      WHEN m.timed THEN INTERVAL '0' END AS took"
+        f"  FROM leads_stagetransition t"
+        f"  JOIN (VALUES {values}) AS m(from_stage, to_stage, entered, starts, timed)"
         f"    ON m.from_stage = t.from_stage AND m.to_stage = t.to_stage"
+        f"  WHERE t.at >= %s AND t.at < %s"
         f"  UNION ALL"
-        f"  SELECT p.id, p.grp, p.amount, p.created_at, %s FROM people p"
-        f"  WHERE p.created_at < %s"
-        f") "
-        # Narrow rows: the sort for the medians carries only what they need.
-        f"SELECT f.grp, f.stage, CASE WHEN f.stage = %s THEN f.amount END AS amount,"
-        f"  f.at - CASE f.stage {reads} END AS took FROM ("
-        f"  SELECT DISTINCT ON (e.lead_id, e.stage) e.* FROM ("
-        f"    SELECT h.lead_id, h.grp, h.amount, h.at, h.stage, {latest} FROM history h"
-        f"    WINDOW w AS (PARTITION BY h.lead_id ORDER BY h.at"
-        f"      RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
-        f"  ) e WHERE e.at >= %s AND e.at < %s"
-        f"  ORDER BY e.lead_id, e.stage, e.at"
-        f") f"
+        f"  SELECT c.id, c.created_at, %s, NULL FROM leads_lead c"
+        f"  WHERE c.created_at >= %s AND c.created_at < %s"
+        f") e JOIN leads_lead l ON l.id = e.lead_id WHERE TRUE{where}"
+        f" ORDER BY e.lead_id, e.stage, e.at"
     )
-    params: list = [start, end, start, end, *where_params, end]
-    params += [value for row in ENTRY_MAP for value in row]
-    params += [funnel.LEAD, end]
-    # In the order the placeholders appear in the text below the CTEs.
-    params += [funnel.CUSTOMER]
-    params += list(previous)  # CASE: a stage b reads the latest entry into the stage before
-    params += earlier  # latest_i: the latest entry into earlier[i]
-    params += [start, end]
+    params: list = [funnel.CUSTOMER]
+    params += [value for row in FLOW_ENTRY_MAP for value in row]
+    params += [start, end, funnel.LEAD, start, end, *where_params]
     return sql, params
 
 

@@ -33,6 +33,7 @@ from leads.lifecycle import IllegalTransition, LeadState
 from leads.models import Lead, QualificationDefinition, StageTransition
 from leads.routing import leads_route
 from leads.services.assignments import AssignRequest, assignments_plan, assignments_write
+from leads.services.entries import previous_stages_fill
 
 # A lead row as the moves read it (attnames), and the columns a move writes.
 STATE_FIELDS = (
@@ -113,6 +114,8 @@ class Plan:
     moved: list[int] = field(default_factory=list)  # lead ids, first move order
     refused: list[MoveRefused] = field(default_factory=list)
     amounts_set: list[int] = field(default_factory=list)  # lead ids whose amount a move set
+    # Leads with transitions stored before the plan (the others' histories are all here).
+    with_history: set[int] = field(default_factory=set)
 
 
 def state_of(row: Mapping) -> LeadState:
@@ -192,6 +195,8 @@ def moves_plan(
                 raise refusal
             plan.refused.append(refusal)
             continue
+        if row["last_move_at"] is not None and move.lead_id not in seen:
+            plan.with_history.add(move.lead_id)
         for name in STATE_FIELDS:
             row[name] = getattr(state, name)
         row["last_move_at"] = state.last_move_at
@@ -260,6 +265,8 @@ def moves_record(plan: Plan, *, now: datetime, write_leads: bool = True) -> list
         {key: value for key, value in row.items() if not key.startswith("_")}
         for row in plan.transitions
     ]
+    created = {row["lead_id"]: rows[row["lead_id"]]["created_at"] for row in written}
+    previous_stages_fill(written, created, stored=plan.with_history)
     with events.batch():
         rows_insert(StageTransition, written, now=now)
         if write_leads:

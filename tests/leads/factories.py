@@ -6,6 +6,7 @@ import factory
 from django.utils import timezone
 
 from leads.models import Campaign, ContactAttempt, Event, Lead, Product, StageTransition
+from leads.services.entries import previous_stages_rebuild
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
@@ -51,6 +52,12 @@ class StageTransitionFactory(factory.django.DjangoModelFactory):
     from_stage = "lead"
     to_stage = "mql"
     at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def previous_stage(obj, create, extracted, **kwargs):
+        """Written outside the moves service: keep where its velocity starts, as it does."""
+        if create:
+            previous_stages_rebuild([obj.lead_id])
 
 
 class EventFactory(factory.django.DjangoModelFactory):
