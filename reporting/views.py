@@ -31,6 +31,7 @@ from leads.selectors import sees_all_leads
 from reporting import funnel, selectors, services
 from reporting.funnel import EXIT_STAGES, FORWARD_PAIRS, FORWARD_STAGES, STAGES
 from reporting.models import Dimension, FunnelMode, ReviewActionItem, WeeklyReview
+from reporting.permissions import can_add_review_items, can_toggle_review_item
 
 STAGE_LABELS = {
     "lead": "Leads",
@@ -564,8 +565,14 @@ def reviews(request):
     return render(request, "reporting/reviews.html", {"page": page})
 
 
-def _review_items(review):
-    return review.action_items.select_related("owner", "created_by").order_by("created_at", "id")
+def _review_items(review, user) -> list[ReviewActionItem]:
+    """The review's items, each with `toggleable`: whether `user` may mark it (not) done."""
+    items = list(
+        review.action_items.select_related("owner", "created_by").order_by("created_at", "id")
+    )
+    for item in items:
+        item.toggleable = can_toggle_review_item(user, item)
+    return items
 
 
 @login_required
@@ -579,7 +586,8 @@ def review_detail(request, pk: int):
         {
             "review": review,
             "content": review.content,
-            "items": _review_items(review),
+            "items": _review_items(review, request.user),
+            "can_add": can_add_review_items(request.user),
             "people": User.objects.filter(is_active=True).order_by("first_name", "username"),
             "stage_labels": STAGE_LABELS,
         },
@@ -590,6 +598,10 @@ def review_detail(request, pk: int):
 @require_POST
 def review_item_add(request, pk: int):
     review = get_object_or_404(WeeklyReview, pk=pk)
+    if not can_add_review_items(request.user):
+        raise PermissionDenied(
+            "Decisions and action items are added by sales, marketing and managers."
+        )
     from accounts.models import User
 
     error = ""
@@ -621,7 +633,7 @@ def review_item_add(request, pk: int):
             )
         except DomainError as exc:
             error = exc.message
-    context = {"review": review, "items": _review_items(review), "error": error}
+    context = {"review": review, "items": _review_items(review, request.user), "error": error}
     if request.htmx:
         return render(
             request, "reporting/_action_items.html", context, status=400 if error else 200
@@ -635,8 +647,14 @@ def review_item_add(request, pk: int):
 @require_POST
 def review_item_toggle(request, pk: int, item_pk: int):
     item = get_object_or_404(ReviewActionItem, pk=item_pk, review_id=pk)
+    if not can_toggle_review_item(request.user, item):
+        raise PermissionDenied("An item is marked done by its owner, who added it or a manager.")
     services.review_action_item_toggle(item=item)
-    context = {"review": item.review, "items": _review_items(item.review), "error": ""}
+    context = {
+        "review": item.review,
+        "items": _review_items(item.review, request.user),
+        "error": "",
+    }
     if request.htmx:
         return render(request, "reporting/_action_items.html", context)
     return redirect(reverse("reporting:review_detail", args=[pk]))

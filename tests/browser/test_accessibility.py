@@ -26,7 +26,7 @@ from leads.models import Campaign, Lead, Product, RoutingRule
 from leads.services import definition_create
 from personas.models import Persona
 from reporting.selectors import day_start
-from reporting.services import weekly_review_build
+from reporting.services import review_action_item_add, weekly_review_build
 from sla.models import BusinessCalendar, SLAAgreement
 from sla.services import HandOff, clocks_start, clocks_sweep
 from tests.browser.test_charts import chart_pages
@@ -223,6 +223,12 @@ def build_world(*, manager, rep, other_rep, marketer, integrator) -> dict:
     KeyResultFactory(objective=objective, title="Ten case studies")
     week = week_of_the_story()
     review = weekly_review_build(now=day_start(week + dt.timedelta(days=7)) + dt.timedelta(hours=7))
+    # Two action items, each its owner's: a rep or a marketer sees one they may mark done
+    # and one they only read.
+    for owner in (rep, marketer):
+        review_action_item_add(
+            review=review, text=f"Follow up, {owner}", owner=owner, created_by=owner
+        )
     webhook = webhook_subscription_create(
         name="CRM sync",
         url="https://crm.example.com/hooks",

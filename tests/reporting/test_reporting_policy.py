@@ -135,3 +135,66 @@ def test_the_report_pages_and_the_funnel_api_follow_the_table(
         expect(client.get(url), reads)
     expect(client.get("/reports/operations/"), operations)
     expect(client.post("/reports/operations/", {"retry": ["1"]}), operations, ok=(302,))
+
+
+# The decisions and action items of a weekly review (reporting/permissions.py). relation to
+# the item (given to the rep, added by the marketer): (adds items to the review, marks this
+# item done or not done again). The review is both teams'; people with no team role (an
+# Integrations account) read it.
+REVIEW_ITEMS = {
+    "manager": (True, True),
+    "its owner": (True, True),
+    "who added it": (True, True),
+    "another rep": (True, False),
+    "another marketer": (True, False),
+    "no team role": (False, False),
+}
+
+
+@pytest.fixture
+def review_cases(rep, other_rep, marketer, manager, marketing_team):
+    from accounts.models import Role
+    from reporting.models import ReviewActionItem, WeeklyReview
+
+    review = WeeklyReview.objects.create(week_start="2025-12-29", built_at=NOW)
+    item = ReviewActionItem.objects.create(
+        review=review, text="Call the webinar leads first", owner=rep, created_by=marketer
+    )
+    users = {
+        "manager": manager,
+        "its owner": rep,
+        "who added it": marketer,
+        "another rep": other_rep,
+        "another marketer": make_user("other_marketer", Role.MARKETING, marketing_team),
+        "no team role": make_user("integrator", Role.INTEGRATIONS),
+    }
+    return review, item, users
+
+
+@pytest.mark.parametrize("htmx", [True, False], ids=["in place", "form post"])
+@pytest.mark.parametrize("relation", list(REVIEW_ITEMS))
+def test_review_action_items_follow_the_table(client, review_cases, relation, htmx):
+    review, item, users = review_cases
+    adds, toggles = REVIEW_ITEMS[relation]
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    client.force_login(users[relation])
+    page = client.get(review.get_absolute_url())
+    expect(page, True)
+    html = page.content.decode()
+    assert ('data-testid="add-action-item"' in html) == adds
+    assert ('data-testid="toggle-action-item"' in html) == toggles
+    assert "Call the webinar leads first" in html  # everybody reads the items
+
+    added = client.post(
+        f"/reports/reviews/{review.pk}/items/", {"text": f"Decided by {relation}"}, **headers
+    )
+    expect(added, adds, ok=(200,) if htmx else (302,))
+    assert review.action_items.filter(text=f"Decided by {relation}").exists() == adds
+
+    toggled = client.post(f"/reports/reviews/{review.pk}/items/{item.pk}/toggle/", **headers)
+    expect(toggled, toggles, ok=(200,) if htmx else (302,))
+    item.refresh_from_db()
+    assert (item.done_at is not None) == toggles
+    # An item is found through its own review only.
+    elsewhere = type(review).objects.create(week_start="2025-12-22", built_at=NOW)
+    expect(client.post(f"/reports/reviews/{elsewhere.pk}/items/{item.pk}/toggle/"), toggles, False)
