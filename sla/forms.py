@@ -5,9 +5,11 @@ import functools
 from django import forms
 from django.utils.html import format_html_join
 
-from accounts.models import Team, time_zone_choices
+from accounts.models import Role, Team, User, time_zone_choices
 from core.forms import PlainLimitsMixin
-from leads.models import ContactAttempt, Product
+from leads.api.serializers import ReportFiltersSerializer
+from leads.models import Campaign, ContactAttempt, Product
+from leads.selectors import report_filter_values
 from personas.models import Persona
 from sla import clock_rules, services
 from sla.models import BusinessCalendar, SLAAgreement
@@ -166,6 +168,22 @@ class CalendarForm(forms.Form):
 
 
 class CompliancePeriodForm(forms.Form):
+    """The compliance page's period, grouping and lead filters (GET parameters).
+
+    The lead filters are the API's (`GET sla/compliance/`): they are checked by its own
+    serializer, so the page takes exactly what the API takes. A bad value is a message on its
+    field and is left out of the figures, never a 500; what is valid is used either way
+    (`cleaned_data["filters"]`, Lead columns as `leads.selectors.report_filter_values`)."""
+
+    FILTER_LABELS = {
+        "source": "Source",
+        "campaign": "Campaign",
+        "product": "Product",
+        "persona": "Persona",
+        "owner": "Owner",
+        "team": "Team",
+    }
+
     start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     group_by = forms.ChoiceField(
@@ -177,3 +195,65 @@ class CompliancePeriodForm(forms.Form):
         ],
         required=False,
     )
+    source = forms.CharField(required=False)
+    campaign = forms.CharField(required=False)
+    product = forms.CharField(required=False)
+    persona = forms.CharField(required=False)
+    owner = forms.CharField(required=False)
+    team = forms.CharField(required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        query = ReportFiltersSerializer(data=self.data)
+        if not query.is_valid():
+            for name, errors in query.errors.items():
+                self.add_error(name if name in self.fields else None, [str(e) for e in errors])
+            # Fields are checked one by one: without the refused ones the rest is valid.
+            rest = self.data.copy()
+            for name in query.errors:
+                rest.pop(name, None)
+            query = ReportFiltersSerializer(data=rest)
+            query.is_valid(raise_exception=True)
+        self.filter_values = dict(query.validated_data)
+        cleaned["filters"] = report_filter_values(self.filter_values)
+        return cleaned
+
+    def filter_controls(self) -> list[dict]:
+        """The filters' controls, each `name`, `label`, `value` (as understood, or as sent
+        when refused), `errors` and, for
+        a picker, `options` as `(value, label)` (one query per picker). A valid id that
+        names nothing (a deleted campaign) stays selected and filters to no hand-offs, as in
+        the API."""
+        people = (
+            User.objects.filter(groups__name__in=[Role.SALES, Role.MANAGER])
+            .distinct()
+            .order_by("first_name", "last_name", "username")
+        )
+        pickers = {
+            "campaign": Campaign.objects.order_by("name"),
+            "product": Product.objects.order_by("name"),
+            "persona": Persona.objects.order_by("name"),
+            "owner": people,
+            "team": Team.objects.order_by("name"),
+        }
+        controls = []
+        for name, label in self.FILTER_LABELS.items():
+            errors = self.errors.get(name, []) if self.is_bound else []
+            if errors:  # shown as sent, with its message
+                value = self.data.get(name) or ""
+            else:
+                value = str(getattr(self, "filter_values", {}).get(name, ""))
+            control = {
+                "name": name,
+                "label": label,
+                "value": value,
+                "errors": errors,
+                "options": None,  # a text box
+            }
+            if name in pickers:
+                options = [(str(row.pk), str(row)) for row in pickers[name]]
+                if value and not errors and value not in dict(options):
+                    options.append((value, f"Unknown {label.lower()} (id {value})"))
+                control["options"] = options
+            controls.append(control)
+        return controls

@@ -343,16 +343,21 @@ def calendar_edit(request, pk=None):
 
 
 def _compliance_query(request):
+    """The period, grouping and lead filters of the compliance page and its CSV files; what
+    is refused is shown on its field and left out (defaults instead), never a 500."""
     form = CompliancePeriodForm(request.GET or None)
     today = days.today()
-    start, end, group_by = today - timedelta(weeks=12), today, "owner"
-    if form.is_valid():
-        start = form.cleaned_data["start"] or start
-        end = form.cleaned_data["end"] or end
-        group_by = form.cleaned_data["group_by"] or group_by
+    start, end, group_by, filters = today - timedelta(weeks=12), today, "owner", {}
+    if form.is_bound:
+        form.is_valid()
+        cleaned = form.cleaned_data
+        start = cleaned.get("start") or start
+        end = cleaned.get("end") or end
+        group_by = cleaned.get("group_by") or group_by
+        filters = cleaned.get("filters", filters)
     if start > end:
         start, end = end, start
-    return form, start, end, group_by
+    return form, start, end, group_by, filters
 
 
 def weekly_trend_chart(weeks: list[dict]) -> dict:
@@ -402,13 +407,17 @@ def compliance(request):
     if not selectors.sees_commitments(request.user):
         raise PermissionDenied("SLA compliance reports are for managers and marketing.")
     full = selectors.sees_compliance(request.user)
-    form, start, end, group_by = _compliance_query(request)
+    form, start, end, group_by, filters = _compliance_query(request)
     period_start, period_end = compliance_period(start, end)
     now = timezone.now()
     rows = (
-        selectors.compliance(start=period_start, end=period_end, group_by=group_by) if full else []
+        selectors.compliance(start=period_start, end=period_end, group_by=group_by, filters=filters)
+        if full
+        else []
     )
-    weeks = selectors.weekly_trend(start=period_start, end=period_end) if full else []
+    weeks = (
+        selectors.weekly_trend(start=period_start, end=period_end, filters=filters) if full else []
+    )
     commitments = selectors.commitment_pace(
         start=period_start, end=period_end - timedelta(seconds=1), now=now
     )
@@ -427,6 +436,10 @@ def compliance(request):
             "query": request.GET.urlencode(),
             "tab": "compliance",
             "full": full,
+            # The lead filters are the first-touch figures' (the API's); managers' only.
+            "filter_controls": form.filter_controls() if full else [],
+            "filtered": bool(filters),
+            "company_zone": str(days.company_zone()),
             **_uncovered_context(full),
         },
     )
@@ -444,10 +457,10 @@ def compliance_csv(request):
     )
     if not allowed:
         raise PermissionDenied("SLA compliance reports are for managers.")
-    _form, start, end, group_by = _compliance_query(request)
+    _form, start, end, group_by, filters = _compliance_query(request)
     period_start, period_end = compliance_period(start, end)
     if table == "weeks":
-        rows = selectors.weekly_trend(start=period_start, end=period_end)
+        rows = selectors.weekly_trend(start=period_start, end=period_end, filters=filters)
         header = ["week", "handoffs", "met", "breached", "met_rate"]
     elif table == "commitments":
         rows = selectors.commitment_pace(
@@ -465,7 +478,9 @@ def compliance_csv(request):
             "status",
         ]
     elif table == "groups":
-        rows = selectors.compliance(start=period_start, end=period_end, group_by=group_by)
+        rows = selectors.compliance(
+            start=period_start, end=period_end, group_by=group_by, filters=filters
+        )
         # The API's compliance columns, one list for both; the CSV names groups by label.
         header = [field for field in COMPLIANCE_ROW_FIELDS if field != "group"]
     else:

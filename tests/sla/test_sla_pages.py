@@ -1,5 +1,6 @@
 import csv
 import io
+import re
 
 import pytest
 
@@ -153,8 +154,9 @@ def test_the_compliance_page_has_a_fixed_query_count_and_exports_csv(
     query = "start=2026-01-01&end=2026-01-31&group_by=owner"
     client.get(f"/sla/compliance/?{query}")
     # page chrome, then one query per table: groups, weeks, agreements (+ products), months,
-    # and the hand-offs that started no clock
-    with django_assert_num_queries(13):
+    # the hand-offs that started no clock, and one per lead filter's picker (campaigns,
+    # products, personas, owners, teams)
+    with django_assert_num_queries(18):
         response = client.get(f"/sla/compliance/?{query}")
     assert response.status_code == 200
     assert [row["handoffs"] for row in response.context["rows"]] == [2, 1]
@@ -275,3 +277,150 @@ def test_the_calendar_form_picks_its_time_zone_from_a_grouped_list(signed_in, ma
         {"name": "Mars office", "time_zone": "Mars/Olympus_Mons", "day_0": "09:00-17:00"},
     )
     assert "Choose a time zone from the list." in response.content.decode()
+
+
+@pytest.fixture
+def filtered_world(
+    office_calendar, agreement, rep, other_rep, outsider_rep, sales_team, hand_off, log_attempt
+):
+    """Hand-offs differing in every lead filter, met and breached."""
+    from tests.leads.factories import CampaignFactory, ProductFactory
+    from tests.personas.factories import PersonaFactory
+
+    widgets = ProductFactory(name="Widgets")
+    webinar = CampaignFactory(name="Spring webinar", product=widgets)
+    olivia = PersonaFactory(name="Ops Olivia")
+    leads = [
+        hand_off(rep, ny(2026, 1, 9, 16), team=sales_team, source="webinar", campaign=webinar),
+        hand_off(rep, ny(2026, 1, 13, 10), team=sales_team, source="ads", persona=olivia),
+        hand_off(other_rep, ny(2026, 1, 14, 11), team=sales_team, product=widgets),
+        hand_off(outsider_rep, ny(2026, 1, 20, 9), team=outsider_rep.team, source="ads"),
+    ]
+    log_attempt(leads[0], rep, ny(2026, 1, 12, 10))  # met
+    log_attempt(leads[2], other_rep, ny(2026, 1, 16, 16))  # breached, late
+    return {
+        "source": "ads",
+        "campaign": webinar.pk,
+        "product": widgets.pk,
+        "persona": olivia.pk,
+        "owner": rep.pk,
+        "team": sales_team.pk,
+    }
+
+
+def _page_figures(response) -> tuple[list, list]:
+    from sla.api import ROW_FIELDS
+
+    rows = [{key: row[key] for key in ROW_FIELDS} for row in response.context["rows"]]
+    weeks = [
+        {**week, "week": week["week"].isoformat()}
+        for week in (
+            {key: row[key] for key in ("week", "handoffs", "met", "breached", "met_rate")}
+            for row in response.context["weeks"]
+        )
+    ]
+    return rows, weeks
+
+
+@pytest.mark.parametrize("group_by", ["owner", "team", "product"])
+@pytest.mark.parametrize(
+    "name", ["source", "campaign", "product", "persona", "owner", "team", "everything"]
+)
+def test_the_compliance_page_with_a_lead_filter_shows_the_apis_figures(
+    client, api_as, manager, filtered_world, name, group_by
+):
+    if name == "everything":
+        filters = {"source": "ads", "owner": filtered_world["owner"]}
+    else:
+        filters = {name: filtered_world[name]}
+    query = "&".join(
+        [
+            "start=2026-01-01&end=2026-01-31",
+            f"group_by={group_by}",
+            *(f"{key}={value}" for key, value in filters.items()),
+        ]
+    )
+    api = api_as(manager).get(f"/api/v1/sla/compliance/?{query}")
+    assert api.status_code == 200, api.content[:300]
+    body = api.json()
+    everything = api_as(manager).get("/api/v1/sla/compliance/?start=2026-01-01&end=2026-01-31")
+    total = sum(row["handoffs"] for row in everything.json()["rows"])
+    filtered = sum(row["handoffs"] for row in body["rows"])
+    assert 0 < filtered < total == 4  # the filter narrows the figures
+
+    client.force_login(manager)
+    page = client.get(f"/sla/compliance/?{query}")
+    assert page.status_code == 200
+    assert _page_figures(page) == (body["rows"], body["weeks"])
+    html = page.content.decode()
+    for row in body["rows"]:
+        assert re.search(
+            rf'<th scope="row">{re.escape(row["label"])}</th>\s*<td class="text-end">'
+            rf"{row['handoffs']}</td>",
+            html,
+        ), row
+    for key, value in filters.items():  # the form shows the filter it applied
+        assert re.search(rf'(value="{value}" selected|name="{key}" [^>]*value="{value}")', html)
+
+    # The CSV links keep the filters and export the same figures.
+    for table, expected in (("groups", body["rows"]), ("weeks", body["weeks"])):
+        link = f"/sla/compliance.csv?{query.replace('&', '&amp;')}&amp;table={table}"
+        assert link in html
+        exported = list(
+            csv.DictReader(io.StringIO(client.get(link.replace("&amp;", "&")).content.decode()))
+        )
+        assert [int(row["handoffs"]) for row in exported] == [row["handoffs"] for row in expected]
+        assert [int(row["met"]) for row in exported] == [row["met"] for row in expected]
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("campaign", "spring"),
+        ("product", "0"),
+        ("persona", "-3"),
+        ("owner", "1.5"),
+        ("team", str(2**63)),
+        ("source", "x" * 41),
+    ],
+)
+def test_a_bad_lead_filter_on_the_compliance_page_is_a_field_message(
+    client, api_as, manager, filtered_world, name, value
+):
+    period = "start=2026-01-01&end=2026-01-31"
+    # One valid filter beside the bad one: the page keeps it, as the API takes it alone.
+    kept = "owner" if name == "source" else "source"
+    kept = f"&{kept}={filtered_world[kept]}"
+    refused = api_as(manager).get(f"/api/v1/sla/compliance/?{period}&{name}={value}{kept}")
+    assert refused.status_code == 400
+    message = refused.json()["errors"][name][0]
+    client.force_login(manager)
+    page = client.get(f"/sla/compliance/?{period}&{name}={value}{kept}")
+    assert page.status_code == 200
+    html = page.content.decode()
+    feedback = re.search(rf'<div class="invalid-feedback" id="{name}-error">([^<]*)</div>', html)
+    assert feedback is not None and message in feedback.group(1)
+    assert f'aria-describedby="{name}-error"' in html
+    body = api_as(manager).get(f"/api/v1/sla/compliance/?{period}{kept}").json()
+    assert _page_figures(page) == (body["rows"], body["weeks"])
+    exported = client.get(f"/sla/compliance.csv?{period}&{name}={value}{kept}&table=groups")
+    assert exported.status_code == 200
+    exported_rows = list(csv.DictReader(io.StringIO(exported.content.decode())))
+    assert [int(row["handoffs"]) for row in exported_rows] == [
+        row["handoffs"] for row in body["rows"]
+    ]
+
+
+def test_the_weekly_table_says_its_weeks_are_the_companys(
+    client, manager, settings, filtered_world
+):
+    settings.TIME_ZONE = "America/Los_Angeles"
+    client.force_login(manager)
+    html = client.get("/sla/compliance/?start=2026-01-01&end=2026-01-31").content.decode()
+    caption = re.search(r"<caption>Per week of hand-off[^<]*</caption>", html).group(0)
+    assert "America/Los_Angeles" in caption and "UTC" not in caption
+    weeks = [
+        week["week"]
+        for week in client.get("/sla/compliance/?start=2026-01-01&end=2026-01-31").context["weeks"]
+    ]
+    assert weeks and all(week.weekday() == 0 for week in weeks)
