@@ -22,6 +22,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from core.rates import percent_text
 from goals.planning import conversion_rate
 from leads.models import Lead, SalesFeedback
 from personas.models import Persona
@@ -44,8 +45,11 @@ def _rate(reached: int, converted: int) -> Fraction | None:
     return Fraction(converted, reached) if reached else None
 
 
-def _percent(value: Fraction) -> str:
-    return f"{Decimal(value.numerator) / Decimal(value.denominator) * 100:.0f}%"
+def _percent(reached: int, converted: int) -> str:
+    """The rate as the pages show it beside the flag: the measured rate
+    (`goals.planning.conversion_rate`) through the `percent` filter's function with one
+    decimal, half up ("42.5%")."""
+    return percent_text(conversion_rate(reached, converted), 1)
 
 
 def conversion_flags(
@@ -67,8 +71,8 @@ def conversion_flags(
         reference = _rate(reached, converted)
         if reference and now < reference * WELL_BELOW:
             messages.append(
-                f"MQL→SQL conversion is {_percent(now)} recently, well below {label} "
-                f"({_percent(reference)})."
+                f"MQL→SQL conversion is {_percent(*recent)} recently, well below {label} "
+                f"({_percent(reached, converted)})."
             )
     return messages
 

@@ -137,3 +137,29 @@ def test_a_persona_whose_conversion_collapses_is_flagged(db):
 )
 def test_the_flag_needs_enough_data_and_a_real_drop(recent, past, others, count):
     assert len(conversion_flags(recent=recent, past=past, others=others)) == count
+
+
+@pytest.mark.parametrize(
+    "recent, past, flag",
+    [
+        # 1 of 8 is 12.5%, 5 of 6 is 83.33…%: whole numbers rounded half to even said 12%, 83%
+        ((8, 1), (6, 5), "MQL→SQL conversion is 12.5% recently, well below its own past (83.3%)."),
+        # 1 of 16 is 6.25%: half up to one decimal, 6.3% (half to even would say 6.2%)
+        ((16, 1), (8, 5), "MQL→SQL conversion is 6.3% recently, well below its own past (62.5%)."),
+        # a whole percentage has no trailing zero, as on the pages
+        ((10, 2), (10, 8), "MQL→SQL conversion is 20% recently, well below its own past (80%)."),
+    ],
+)
+def test_a_flags_rates_are_rounded_as_the_pages_show_rates(recent, past, flag):
+    from django.template import Context, Template
+
+    from goals.planning import conversion_rate
+
+    (message,) = conversion_flags(recent=recent, past=past, others=(0, 0))
+    assert message == flag
+    # The same text the persona pages' `percent:1` filter shows for the measured rate.
+    shown = Template("{% load rates %}{{ a|percent:1 }} {{ b|percent:1 }}").render(
+        Context({"a": conversion_rate(*recent), "b": conversion_rate(*past)})
+    )
+    now, before = shown.split()
+    assert f"is {now} recently" in message and f"({before})" in message
