@@ -38,6 +38,7 @@ def leads_visible_to(user: User) -> QuerySet[Lead]:
 #   rep, team's unowned     yes   yes   —       —                  —        —
 #   rep, teammate's lead    yes   —     —       —                  —        —
 #   rep, other team's       404   404   404     404                404      404
+# The Integrations role adds writing the history of the leads its holder sees.
 
 
 def can_log_sales_touches(user: User, lead: Lead) -> bool:
@@ -53,6 +54,16 @@ def can_move(user: User, lead: Lead) -> bool:
     if lead.owner_id is not None:
         return lead.owner_id == user.pk
     return user.team_id is not None and lead.team_id == user.team_id
+
+
+HISTORY_WRITERS = "A lead's history (a back-fill) is written by managers and the Integrations role."
+
+
+def can_write_history(user: User) -> bool:
+    """`POST leads/{id}/history/` (moves, assignments and other people's attempts in one
+    go, as another system recorded them) is for managers and the Integrations role, on the
+    leads they see (`leads_visible_to`: another lead is a 404); see `HISTORY_WRITERS`."""
+    return user.has_role(Role.MANAGER) or user.has_role(Role.INTEGRATIONS)
 
 
 def can_assign(user: User, lead: Lead | None = None) -> bool:
