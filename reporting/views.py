@@ -194,6 +194,7 @@ def dashboard_context(request) -> dict:
         "at_risk": selectors.leads_at_risk(
             now=timezone.now(), handed_off=(start, end), reader=request.user
         ),
+        "at_risk_team_only": not sees_all_leads(request.user),
     }
 
 

@@ -6,6 +6,7 @@ leads their reader may see, as `GET leads/` and `GET sla/clocks/` do."""
 
 import csv
 import io
+import re
 
 import pytest
 import time_machine
@@ -105,7 +106,16 @@ def test_the_dashboards_leads_at_risk_are_the_clocks_the_api_lists(client, api_a
     assert (lead.pk in api_leads) == sees
     shown = {clock.lead_id for clock in page.context["at_risk"]}
     assert shown == api_leads
-    assert (lead.email in page.content.decode()) == sees
+    html = page.content.decode()
+    assert (lead.email in html) == sees
+    # The card says whose leads it lists: a rep's and their team's, or every team's.
+    scope = re.search(r'data-testid="leads-at-risk-scope">([^<]*)<', html).group(1)
+    team_only = relation in ("owner", "teammate", "other team")
+    assert scope == (
+        "Your leads and your team's: the ones you may see."
+        if team_only
+        else "Every team's leads: you see them all."
+    )
 
 
 # role: (reads the reports: dashboard, funnel explorer, lead quality, weekly reviews, what the
