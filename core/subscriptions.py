@@ -99,9 +99,10 @@ def subscribers(
     return found
 
 
-def has_listeners(topic: str) -> bool:
-    """Whether publishing `topic` now would reach anyone (to skip building payloads)."""
-    return bool(subscribers(topic))
+def has_listeners(topic: str, *, wanted: dict[str, Collection[str]] | None = None) -> bool:
+    """Whether publishing `topic` now would reach anyone (to skip building payloads);
+    `wanted` as for `subscribers`, for a caller asking about several topics or batches."""
+    return bool(subscribers(topic, wanted=wanted))
 
 
 def unsubscribe(name: str) -> None:

@@ -217,13 +217,18 @@ class Lead(models.Model):
         ]
 
     def __str__(self) -> str:
-        name = f"{self.first_name} {self.last_name}".strip()
-        return f"{name} <{self.email}>" if name else self.email
+        return self.label(self.first_name, self.last_name, self.email)
 
     def get_absolute_url(self) -> str:
         from django.urls import reverse
 
         return reverse("leads:detail", args=[self.pk])
+
+    @staticmethod
+    def label(first_name: str, last_name: str, email: str) -> str:
+        """How a lead reads (pages, notifications): its name and email, or its email."""
+        name = f"{first_name} {last_name}".strip()
+        return f"{name} <{email}>" if name else email
 
     @property
     def full_name(self) -> str:
