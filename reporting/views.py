@@ -28,6 +28,7 @@ from core.rates import percent_text
 from core.replicas import replica_view
 from leads.models import Lead
 from leads.selectors import sees_all_leads
+from reporting import definitions as measure_definitions
 from reporting import funnel, selectors, services
 from reporting.funnel import EXIT_STAGES, FORWARD_PAIRS, FORWARD_STAGES, STAGES
 from reporting.models import Dimension, FunnelMode, ReviewActionItem, WeeklyReview
@@ -692,5 +693,10 @@ def operations(request):
 
 @login_required
 def definitions(request):
-    """What every figure means: one page, linked from every report."""
-    return render(request, "reporting/definitions.html", {"company_zone": days.company_zone()})
+    """What every figure means: one page, linked from every report, written from the same
+    text as the API schema's description (`reporting.definitions`)."""
+    return render(
+        request,
+        "reporting/definitions.html",
+        {"sections": measure_definitions.page_sections()},
+    )

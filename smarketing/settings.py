@@ -353,6 +353,12 @@ SPECTACULAR_SETTINGS = {
         "DefinitionStageEnum": "leads.api.serializers.DEFINITION_STAGES",
         "PersonaStatusEnum": "personas.models.Persona.Status",
     },
+    # The default hook first; then the description gains the measures' definitions, the
+    # same text as the Definitions page.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "reporting.definitions.schema_with_definitions",
+    ],
 }
 
 # Cache: Redis when configured, else process-local memory.
