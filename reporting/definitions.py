@@ -55,15 +55,18 @@ SECTIONS: tuple[Section, ...] = (
             ),
             Entry(
                 "As of",
-                "Every report is exact at the moment it is read: whole days come from daily "
-                "snapshots unless a write changed them since (a back-filled move, an edit, a "
-                "deletion), and those days, the current day and partial days are computed from "
-                "the live data. The API answer's `as_of` is that moment; `snapshot_days` says "
-                "how many days came from snapshots.",
+                "Every report is exact at the moment it is read. In cohort mode without lead "
+                "filters, whole days come from daily snapshots unless a write changed them "
+                "since (a back-filled move, an edit, a deletion), and those days, the current "
+                "day and partial days are computed from the live data; flow mode, velocity and "
+                "filtered funnels are always computed from the live data. The API answer's "
+                "`as_of` is that moment; `snapshot_days` says how many days came from "
+                "snapshots.",
             ),
             Entry(
                 "Rates",
-                "Percentages on pages; fractions between 0 and 1 in the API and CSV files. A "
+                "Percentages on pages; fractions in the API and CSV files (0.25 is 25%). Most "
+                "lie between 0 and 1; a flow-mode conversion may exceed 1 (see Flow mode). A "
                 "rate with nothing to divide by is shown as “—” (`null`).",
             ),
         ),
@@ -110,8 +113,8 @@ SECTIONS: tuple[Section, ...] = (
             ),
             Entry(
                 "Bottleneck",
-                "The pair of stages whose measured conversion is furthest below the current "
-                "revenue plan's rate.",
+                "The pair of stages whose measured conversion is furthest below the rate of "
+                "the revenue plan in force on the period's last day.",
             ),
         ),
     ),
@@ -125,7 +128,9 @@ SECTIONS: tuple[Section, ...] = (
                 "move that skips over SQL is a hand-off at that instant. The owner at that "
                 "instant receives it; a lead without one is routed. Every hand-off starts a "
                 "clock under the agreement that covers the lead's product and persona on that "
-                "day. Re-opening a lost or disqualified lead is not a hand-off.",
+                "company day; one that no active agreement or calendar covers starts none and "
+                "is listed to managers as uncovered. Re-opening a lost or disqualified lead is "
+                "not a hand-off.",
             ),
             Entry(
                 "First-touch deadline",
@@ -149,8 +154,9 @@ SECTIONS: tuple[Section, ...] = (
             Entry(
                 "Exhausted",
                 "The attempt window closed with the lead still in SQL, or the last allowed "
-                "attempt ended without progress; the lead is handed back to marketing as "
-                "recycled at that instant, once.",
+                "attempt ended without progress. The agreement's exhaustion action then runs "
+                "once, at that instant: *recycle* hands a lead still in SQL back to marketing "
+                "as recycled; *notify* only tells the owner and their manager.",
             ),
             Entry(
                 "Over-contact",
@@ -185,7 +191,9 @@ SECTIONS: tuple[Section, ...] = (
                 "Commitments",
                 "The leads that reached the agreement's stage per product (and persona, where "
                 "set) in each company month, against the number marketing committed to, with "
-                "the month's pace: on track, at risk or missed.",
+                "the month's pace: *upcoming* before it starts; *on track* or *at risk* while "
+                "it runs (at risk: fewer leads than the committed number pro rata of the time "
+                "elapsed); *met* once the number is reached; *missed* when it ended short.",
             ),
         ),
     ),
