@@ -147,16 +147,35 @@ def published():
 
 
 class Worker:
-    """A real `celery worker` process (prefork, two children) serving this run's queues on
-    the test database. `kill()` sends SIGKILL to the worker and its children at once (a
-    machine losing power); `start()` starts a fresh one. `env` adds to its environment."""
+    """A real `celery worker` process (prefork, two children unless told) serving this run's
+    queues on the test database. `kill()` sends SIGKILL to the worker and its children at once (a
+    machine losing power); `start()` starts a fresh one. `env` adds to its environment;
+    `queues` (names without this run's prefix, e.g. ["sla", "celery"]) makes it a worker of
+    those queues only, as in production, and `concurrency` sets its children."""
 
-    def __init__(self, database_url: str, env: dict | None = None):
+    def __init__(
+        self,
+        database_url: str,
+        env: dict | None = None,
+        *,
+        queues: list[str] | None = None,
+        concurrency: int = 2,
+    ):
         from django.conf import settings
 
         from smarketing.celery import app
 
-        self.queue = app.conf.task_default_queue
+        default = app.conf.task_default_queue
+        if queues is None:
+            names = list(settings.WORKER_QUEUES)
+        else:
+            names = [
+                default if name == "celery" else settings.CELERY_QUEUE_PREFIX + name
+                for name in queues
+            ]
+        self.queue = default
+        # Where it is asked for a sign of life: a queue it serves.
+        self.ready_queue = names[0]
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "smarketing.test_settings",
@@ -166,11 +185,13 @@ class Worker:
             **(env or {}),
         }
         self.env.pop("TEST_DATABASE_NAME", None)
-        self.queues = ",".join(settings.WORKER_QUEUES)
+        self.queues = ",".join(names)
+        self.concurrency = concurrency
         self.process: subprocess.Popen | None = None
         self.log = None
 
-    def start(self) -> "Worker":
+    def start(self, *, wait: bool = True) -> "Worker":
+        """Start the process; with `wait`, return once it answers (see `ready`)."""
         ARTIFACTS.mkdir(exist_ok=True)
         self.log = open(ARTIFACTS / f"celery-worker-{os.getpid()}.log", "a")  # noqa: SIM115
         self.process = subprocess.Popen(
@@ -182,7 +203,7 @@ class Worker:
                 "smarketing",
                 "worker",
                 "--loglevel=INFO",
-                "--concurrency=2",
+                f"--concurrency={self.concurrency}",
                 "--pool=prefork",
                 "-Q",
                 self.queues,
@@ -195,6 +216,10 @@ class Worker:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        return self.ready() if wait else self
+
+    def ready(self) -> "Worker":
+        """Wait (a minute at most) until the worker answers a ping on one of its queues."""
         from smarketing.tasks import ping
 
         deadline = time.monotonic() + 60
@@ -202,7 +227,7 @@ class Worker:
             if self.process.poll() is not None:
                 raise RuntimeError(f"The Celery worker exited; see {self.log.name}")
             try:
-                ping.apply_async(args=["ready"], queue=self.queue).get(timeout=5)
+                ping.apply_async(args=["ready"], queue=self.ready_queue).get(timeout=5)
                 return self
             except Exception:
                 if time.monotonic() > deadline:
