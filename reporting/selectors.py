@@ -872,14 +872,18 @@ def leads_at_risk(
     handed_off: tuple[dt.datetime, dt.datetime] | None = None,
     reader=None,
 ):
-    """Pending SLA clocks whose first touch is due within ``within`` (or overdue), soonest
-    first: an index range scan on the stored deadline. ``handed_off`` = ``(start, end)``
+    """Open pending SLA clocks whose first touch is due within ``within`` (or overdue),
+    soonest first: a range scan of the partial index of open pending deadlines (a clock
+    whose lead left the sales stages before its deadline stays pending, closed: no lead of
+    it is at risk). ``handed_off`` = ``(start, end)``
     keeps the hand-offs of ``[start, end)`` only; with ``reader`` (a user), only the clocks
     of the leads they may see, as `GET sla/clocks/` answers them."""
     clock = _sla_model("SLAClock")
     if clock is None:
         return None
-    clocks = clock.objects.filter(status="pending", first_touch_due_at__lt=now + within)
+    clocks = clock.objects.filter(
+        status="pending", closed_at__isnull=True, first_touch_due_at__lt=now + within
+    )
     if reader is not None and not sees_all_leads(reader):
         clocks = clocks.filter(lead__in=leads_visible_to(reader))
     if handed_off is not None:
