@@ -60,12 +60,15 @@ def days_mark(batch: list[Event]) -> None:
     zone = str(company_zone())
     with connection.cursor() as cursor:
         cursor.execute(
+            # In day order: two writers marking overlapping days take the rows in the same
+            # order, so one waits for the other instead of each holding a day the other
+            # needs (a deadlock: two bulk loads of leads over the same months hit it).
             "INSERT INTO reporting_dirtyday (day, marked_at) "
-            "SELECT DISTINCT day, clock_timestamp() FROM ("
+            "SELECT day, clock_timestamp() FROM ("
             "  SELECT (l.created_at AT TIME ZONE %s)::date AS day FROM leads_lead l"
             "  WHERE l.id = ANY(%s) AND l.created_at < %s"
             "  UNION SELECT unnest(%s::date[])"
-            ") marked "
+            ") marked ORDER BY day "
             "ON CONFLICT (day) DO UPDATE SET marked_at = EXCLUDED.marked_at",
             [zone, sorted(lead_ids), today_start, sorted(days)],
         )
