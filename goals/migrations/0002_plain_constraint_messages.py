@@ -5,36 +5,56 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('goals', '0001_initial'),
+        ("goals", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterConstraint(
-            model_name='goal',
-            name='goal_ends_after_start',
-            constraint=models.CheckConstraint(condition=models.Q(('end__gt', models.F('start'))), name='goal_ends_after_start', violation_error_message='A goal ends after it starts.'),
+            model_name="goal",
+            name="goal_ends_after_start",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("end__gt", models.F("start"))),
+                name="goal_ends_after_start",
+                violation_error_message="A goal ends after it starts.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='goal',
-            name='goal_target_not_negative',
-            constraint=models.CheckConstraint(condition=models.Q(('target_value__gte', 0)), name='goal_target_not_negative', violation_error_message='The target cannot be negative.'),
+            model_name="goal",
+            name="goal_target_not_negative",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("target_value__gte", 0)),
+                name="goal_target_not_negative",
+                violation_error_message="The target cannot be negative.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='goal',
-            name='one_goal_per_plan_metric',
-            constraint=models.UniqueConstraint(condition=models.Q(('revenue_plan__isnull', False)), fields=('revenue_plan', 'metric'), name='one_goal_per_plan_metric', violation_error_message='This plan already has a goal for that metric.'),
+            model_name="goal",
+            name="one_goal_per_plan_metric",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("revenue_plan__isnull", False)),
+                fields=("revenue_plan", "metric"),
+                name="one_goal_per_plan_metric",
+                violation_error_message="This plan already has a goal for that metric.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='objective',
-            name='objective_quarter_1_to_4',
-            constraint=models.CheckConstraint(condition=models.Q(('quarter__gte', 1), ('quarter__lte', 4)), name='objective_quarter_1_to_4', violation_error_message='The quarter is 1, 2, 3 or 4.'),
+            model_name="objective",
+            name="objective_quarter_1_to_4",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quarter__gte", 1), ("quarter__lte", 4)),
+                name="objective_quarter_1_to_4",
+                violation_error_message="The quarter is 1, 2, 3 or 4.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='revenueplan',
-            name='plan_revenue_target_positive',
-            constraint=models.CheckConstraint(condition=models.Q(('revenue_target__gt', 0)), name='plan_revenue_target_positive', violation_error_message='The revenue target must be more than zero.'),
+            model_name="revenueplan",
+            name="plan_revenue_target_positive",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("revenue_target__gt", 0)),
+                name="plan_revenue_target_positive",
+                violation_error_message="The revenue target must be more than zero.",
+            ),
         ),
     ]

@@ -5,48 +5,84 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_notification_event_time_and_items'),
-        ('leads', '0007_job_heartbeats'),
-        ('personas', '0002_interviews_and_journey'),
+        ("accounts", "0003_notification_event_time_and_items"),
+        ("leads", "0007_job_heartbeats"),
+        ("personas", "0002_interviews_and_journey"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterConstraint(
-            model_name='campaign',
-            name='campaign_ends_after_start',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_on__isnull', True), ('starts_on__isnull', True), ('ends_on__gte', models.F('starts_on')), _connector='OR'), name='campaign_ends_after_start', violation_error_message='A campaign cannot end before it starts.'),
+            model_name="campaign",
+            name="campaign_ends_after_start",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("ends_on__isnull", True),
+                    ("starts_on__isnull", True),
+                    ("ends_on__gte", models.F("starts_on")),
+                    _connector="OR",
+                ),
+                name="campaign_ends_after_start",
+                violation_error_message="A campaign cannot end before it starts.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='campaign',
-            name='campaign_cost_not_negative',
-            constraint=models.CheckConstraint(condition=models.Q(('cost__gte', 0)), name='campaign_cost_not_negative', violation_error_message='The cost cannot be negative.'),
+            model_name="campaign",
+            name="campaign_cost_not_negative",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("cost__gte", 0)),
+                name="campaign_cost_not_negative",
+                violation_error_message="The cost cannot be negative.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='lead',
-            name='lead_external_id_unique',
-            constraint=models.UniqueConstraint(condition=models.Q(('external_id__isnull', False)), fields=('external_id',), name='lead_external_id_unique', violation_error_message='Another lead already has this external id.'),
+            model_name="lead",
+            name="lead_external_id_unique",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("external_id__isnull", False)),
+                fields=("external_id",),
+                name="lead_external_id_unique",
+                violation_error_message="Another lead already has this external id.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='lead',
-            name='lead_amount_not_negative',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__isnull', True), ('amount__gte', 0), _connector='OR'), name='lead_amount_not_negative', violation_error_message='The amount cannot be negative.'),
+            model_name="lead",
+            name="lead_amount_not_negative",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__isnull", True), ("amount__gte", 0), _connector="OR"),
+                name="lead_amount_not_negative",
+                violation_error_message="The amount cannot be negative.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='qualificationdefinition',
-            name='one_active_definition_per_stage',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'active')), fields=('stage',), name='one_active_definition_per_stage', violation_error_message='Another version of this stage is already active.'),
+            model_name="qualificationdefinition",
+            name="one_active_definition_per_stage",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "active")),
+                fields=("stage",),
+                name="one_active_definition_per_stage",
+                violation_error_message="Another version of this stage is already active.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='salesfeedback',
-            name='feedback_rating_1_to_5',
-            constraint=models.CheckConstraint(condition=models.Q(('rating__gte', 1), ('rating__lte', 5)), name='feedback_rating_1_to_5', violation_error_message='The rating is from 1 to 5.'),
+            model_name="salesfeedback",
+            name="feedback_rating_1_to_5",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("rating__gte", 1), ("rating__lte", 5)),
+                name="feedback_rating_1_to_5",
+                violation_error_message="The rating is from 1 to 5.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='salesfeedback',
-            name='feedback_reject_has_reason',
-            constraint=models.CheckConstraint(condition=models.Q(('accepted', True), models.Q(('reason', ''), _negated=True), _connector='OR'), name='feedback_reject_has_reason', violation_error_message='Say why the lead is rejected.'),
+            model_name="salesfeedback",
+            name="feedback_reject_has_reason",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("accepted", True), models.Q(("reason", ""), _negated=True), _connector="OR"
+                ),
+                name="feedback_reject_has_reason",
+                violation_error_message="Say why the lead is rejected.",
+            ),
         ),
     ]

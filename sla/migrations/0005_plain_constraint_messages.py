@@ -5,23 +5,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('leads', '0008_plain_constraint_messages'),
-        ('personas', '0002_interviews_and_journey'),
-        ('sla', '0004_commitments_permission'),
+        ("leads", "0008_plain_constraint_messages"),
+        ("personas", "0002_interviews_and_journey"),
+        ("sla", "0004_commitments_permission"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterConstraint(
-            model_name='businesscalendar',
-            name='one_default_calendar',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_default', True), ('superseded_at__isnull', True)), fields=('is_default',), name='one_default_calendar', violation_error_message='Another calendar is already the default.'),
+            model_name="businesscalendar",
+            name="one_default_calendar",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_default", True), ("superseded_at__isnull", True)),
+                fields=("is_default",),
+                name="one_default_calendar",
+                violation_error_message="Another calendar is already the default.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='slaagreement',
-            name='agreement_ends_after_start',
-            constraint=models.CheckConstraint(condition=models.Q(('effective_until__isnull', True), ('effective_until__gte', models.F('effective_from')), _connector='OR'), name='agreement_ends_after_start', violation_error_message='The agreement cannot end before it starts.'),
+            model_name="slaagreement",
+            name="agreement_ends_after_start",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("effective_until__isnull", True),
+                    ("effective_until__gte", models.F("effective_from")),
+                    _connector="OR",
+                ),
+                name="agreement_ends_after_start",
+                violation_error_message="The agreement cannot end before it starts.",
+            ),
         ),
     ]

@@ -6,27 +6,62 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('leads', '0008_plain_constraint_messages'),
-        ('sla', '0005_plain_constraint_messages'),
+        ("leads", "0008_plain_constraint_messages"),
+        ("sla", "0005_plain_constraint_messages"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='UncoveredHandoff',
+            name="UncoveredHandoff",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('handoff_at', models.DateTimeField()),
-                ('missing', models.CharField(choices=[('agreement', "No agreement covers the lead's product and persona"), ('calendar', "No calendar for the owner's team and no default calendar")], max_length=10)),
-                ('found_at', models.DateTimeField(auto_now_add=True)),
-                ('lead', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='leads.lead')),
-                ('owner', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("handoff_at", models.DateTimeField()),
+                (
+                    "missing",
+                    models.CharField(
+                        choices=[
+                            ("agreement", "No agreement covers the lead's product and persona"),
+                            (
+                                "calendar",
+                                "No calendar for the owner's team and no default calendar",
+                            ),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("found_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="leads.lead",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-handoff_at', '-id'],
-                'constraints': [models.UniqueConstraint(fields=('lead', 'handoff_at'), name='one_gap_per_handoff')],
+                "ordering": ["-handoff_at", "-id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("lead", "handoff_at"), name="one_gap_per_handoff"
+                    )
+                ],
             },
         ),
     ]

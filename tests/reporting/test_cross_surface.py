@@ -55,9 +55,7 @@ def _csv(client, mode, group_by):
         {"start": FIRST, "end": LAST, "mode": mode, "group_by": group_by, "format": "csv"},
     )
     assert response.status_code == 200
-    content = (
-        b"".join(response.streaming_content) if response.streaming else response.content
-    )
+    content = b"".join(response.streaming_content) if response.streaming else response.content
     reader = csv.DictReader(io.StringIO(content.decode("utf-8-sig")))
     return {row["group"]: row for row in reader}
 
