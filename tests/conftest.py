@@ -413,3 +413,18 @@ def cache_unreachable(settings):
         }
     }
     settings.DASHBOARD_CACHE_SECONDS = 60
+
+
+@pytest.fixture
+def role_people(rep, marketer, manager, admin_user):
+    """One user per role the policy tables name, Integrations alone and beside a manager."""
+    integrator = make_user("integrator_manager", Role.MANAGER)
+    integrator.groups.add(Group.objects.get(name=Role.INTEGRATIONS.value))
+    return {
+        "rep": rep,
+        "marketer": marketer,
+        "manager": manager,
+        "manager with Integrations": integrator,
+        "Integrations only": make_user("operator", Role.INTEGRATIONS),
+        "admin": admin_user,
+    }

@@ -3,11 +3,10 @@ the API and the pages alike (tests/policy.py), and whose notifications a user se
 own only, on every page the bell leads to."""
 
 import pytest
-from django.contrib.auth.models import Group
 from rest_framework.authtoken.models import Token
 
-from accounts.models import Notification, Role
-from tests.conftest import PASSWORD, make_user
+from accounts.models import Notification
+from tests.conftest import PASSWORD
 from tests.policy import expect
 
 pytestmark = pytest.mark.django_db
@@ -23,30 +22,16 @@ ACCOUNTS = {
 }
 
 
-@pytest.fixture
-def people(rep, marketer, manager, admin_user):
-    integrator = make_user("integrator_manager", Role.MANAGER)
-    integrator.groups.add(Group.objects.get(name=Role.INTEGRATIONS.value))
-    return {
-        "rep": rep,
-        "marketer": marketer,
-        "manager": manager,
-        "manager with Integrations": integrator,
-        "Integrations only": make_user("operator", Role.INTEGRATIONS),
-        "admin": admin_user,
-    }
-
-
 @pytest.mark.parametrize("role", list(ACCOUNTS))
-def test_the_audit_log_follows_the_table_on_both_faces(client, api_as, people, role):
+def test_the_audit_log_follows_the_table_on_both_faces(client, api_as, role_people, role):
     reads, _tokens = ACCOUNTS[role]
-    user = people[role]
+    user = role_people[role]
     listed = api_as(user).get("/api/v1/audit/?subject=userrole")
     expect(listed, reads)
     client.force_login(user)
     page = client.get("/accounts/audit/?subject=userrole")
     expect(page, reads)
-    if reads:  # the roles given to the people above
+    if reads:  # the roles role_people (tests/conftest.py) were given
         assert listed.json()["count"] > 0
         assert len(page.context["entries"]) == min(listed.json()["count"], 50)
     menu = client.get("/accounts/profile/").content.decode()
@@ -54,10 +39,10 @@ def test_the_audit_log_follows_the_table_on_both_faces(client, api_as, people, r
 
 
 @pytest.mark.parametrize("role", list(ACCOUNTS))
-def test_api_tokens_follow_the_table(client, people, rep, role):
+def test_api_tokens_follow_the_table(client, role_people, rep, role):
     _audit, manages = ACCOUNTS[role]
-    held = Token.objects.create(user=people["marketer"])
-    client.force_login(people[role])
+    held = Token.objects.create(user=role_people["marketer"])
+    client.force_login(role_people[role])
     page = client.get("/accounts/api-tokens/")
     expect(page, manages)
     assert (
@@ -75,10 +60,10 @@ def test_api_tokens_follow_the_table(client, people, rep, role):
 
 
 @pytest.mark.parametrize("role", list(ACCOUNTS))
-def test_everyone_gets_only_their_own_token_from_the_api(api, people, role):
+def test_everyone_gets_only_their_own_token_from_the_api(api, role_people, role):
     """`POST auth/token/` answers the caller's own token for their password, whatever the
     role: issuing one for somebody else is the Integrations role's, on the tokens page."""
-    user = people[role]
+    user = role_people[role]
     response = api.post("/api/v1/auth/token/", {"username": user.username, "password": PASSWORD})
     assert response.status_code == 200
     assert response.json()["token"] == Token.objects.get(user=user).key

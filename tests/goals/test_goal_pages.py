@@ -7,25 +7,10 @@ import pytest
 from django.urls import reverse
 
 from goals.models import Goal, RevenuePlan
-from tests.goals.factories import GoalFactory, KeyResultFactory, ObjectiveFactory
+from tests.goals.factories import PLAN_FORM, GoalFactory, KeyResultFactory, ObjectiveFactory
 from tests.personas.factories import InterviewFactory, PersonaFactory
 
 pytestmark = pytest.mark.django_db
-
-PLAN_FORM = {
-    "name": "Seed plan",
-    "period_start": "2026-04-01",
-    "months": "1",
-    "revenue_target": "15000",
-    "deal_size_source": "typed",
-    "average_deal_size": "1000",
-    "rates_source": "typed",
-    "lookback_days": "180",
-    "lead_to_mql_percent": "20",
-    "mql_to_sql_percent": "40",
-    "sql_to_opportunity_percent": "50",
-    "opportunity_to_customer_percent": "25",
-}
 
 
 def test_a_manager_creates_a_plan_and_its_goals_from_the_pages(client, manager):

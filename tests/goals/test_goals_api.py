@@ -6,21 +6,10 @@ import datetime as dt
 import pytest
 
 from goals.models import Goal, Metric
-from tests.goals.factories import GoalFactory, KeyResultFactory, ObjectiveFactory
+from tests.goals.factories import PLAN, GoalFactory, KeyResultFactory, ObjectiveFactory
 
 pytestmark = pytest.mark.django_db
 
-PLAN = {
-    "name": "Seed plan",
-    "period_start": "2026-04-01",
-    "months": 1,
-    "revenue_target": "15000",
-    "average_deal_size": "1000",
-    "lead_to_mql_rate": "0.2",
-    "mql_to_sql_rate": "0.4",
-    "sql_to_opportunity_rate": "0.5",
-    "opportunity_to_customer_rate": "0.25",
-}
 GOAL = {
     "title": "More MQLs",
     "description": "Two webinars a month.",

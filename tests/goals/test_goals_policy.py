@@ -1,15 +1,18 @@
 """Who may do what to goals, OKRs and revenue plans (goals/permissions.py), walked through the
 API and the pages alike (tests/policy.py). Everybody signed in reads all of them."""
 
-import datetime as dt
-from decimal import Decimal
-
 import pytest
 
-from goals import services
 from goals.models import CheckIn, Goal, KeyResult, Objective, RevenuePlan
 from sla.models import SLAAgreement
-from tests.goals.factories import GoalFactory, KeyResultFactory, ObjectiveFactory
+from tests.goals.factories import (
+    PLAN,
+    PLAN_FORM,
+    GoalFactory,
+    KeyResultFactory,
+    ObjectiveFactory,
+    revenue_plan,
+)
 from tests.leads.factories import ProductFactory
 from tests.policy import expect
 from tests.sla.factories import SLAAgreementFactory
@@ -133,47 +136,11 @@ PLANS = {
     "manager": (True, True),
     "admin": (True, True),
 }
-PLAN = {
-    "name": "Seed plan",
-    "period_start": "2026-04-01",
-    "months": 1,
-    "revenue_target": "15000",
-    "average_deal_size": "1000",
-    "lead_to_mql_rate": "0.2",
-    "mql_to_sql_rate": "0.4",
-    "sql_to_opportunity_rate": "0.5",
-    "opportunity_to_customer_rate": "0.25",
-}
-PLAN_FORM = {
-    "name": "Seed plan",
-    "period_start": "2026-04-01",
-    "months": "1",
-    "revenue_target": "15000",
-    "deal_size_source": "typed",
-    "average_deal_size": "1000",
-    "rates_source": "typed",
-    "lookback_days": "180",
-    "lead_to_mql_percent": "20",
-    "mql_to_sql_percent": "40",
-    "sql_to_opportunity_percent": "50",
-    "opportunity_to_customer_percent": "25",
-}
 
 
 @pytest.fixture
 def plan(manager):
-    return services.revenue_plan_save(
-        actor=manager,
-        name="Q2 plan",
-        period_start=dt.date(2026, 4, 1),
-        months=1,
-        revenue_target=Decimal(15000),
-        average_deal_size=Decimal(1000),
-        lead_to_mql_rate=Decimal("0.2"),
-        mql_to_sql_rate=Decimal("0.4"),
-        sql_to_opportunity_rate=Decimal("0.5"),
-        opportunity_to_customer_rate=Decimal("0.25"),
-    )
+    return revenue_plan(manager)
 
 
 @pytest.fixture

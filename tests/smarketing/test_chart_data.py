@@ -9,10 +9,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from goals.services import revenue_plan_save
 from leads.models import SalesFeedback
 from sla.models import SLAClock
-from tests.goals.factories import GoalFactory
+from tests.goals.factories import GoalFactory, revenue_plan
 from tests.leads.factories import LeadFactory
 from tests.personas.factories import PersonaFactory
 from tests.sla.factories import BusinessCalendarFactory, SLAAgreementFactory
@@ -113,18 +112,7 @@ def test_the_goal_chart_shows_baseline_measured_expected_and_target(client, rep)
 
 
 def test_the_plan_chart_shows_what_each_stage_needs(client, manager):
-    plan = revenue_plan_save(
-        actor=manager,
-        name="Spring",
-        period_start=dt.date(2026, 4, 1),
-        months=1,
-        revenue_target=Decimal(15000),
-        average_deal_size=Decimal(1000),
-        lead_to_mql_rate=Decimal("0.2"),
-        mql_to_sql_rate=Decimal("0.4"),
-        sql_to_opportunity_rate=Decimal("0.5"),
-        opportunity_to_customer_rate=Decimal("0.25"),
-    )
+    plan = revenue_plan(manager, name="Spring")
     client.force_login(manager)
 
     spec = chart_spec(client.get(reverse("goals:plan_detail", args=[plan.pk])), "plan-needs-data")

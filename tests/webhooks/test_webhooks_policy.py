@@ -4,10 +4,7 @@ superuser needed); managers read them; nobody else gets in. Test sends and deliv
 queued after commit, which these tests never reach: nothing is sent."""
 
 import pytest
-from django.contrib.auth.models import Group
 
-from accounts.models import Role
-from tests.conftest import make_user
 from tests.policy import expect
 from webhooks import services
 from webhooks.models import WebhookDelivery, WebhookSubscription
@@ -32,20 +29,6 @@ SUBSCRIPTION = {
 
 
 @pytest.fixture
-def people(rep, marketer, manager, admin_user):
-    integrator = make_user("integrator_manager", Role.MANAGER)
-    integrator.groups.add(Group.objects.get(name=Role.INTEGRATIONS.value))
-    return {
-        "rep": rep,
-        "marketer": marketer,
-        "manager": manager,
-        "manager with Integrations": integrator,
-        "Integrations only": make_user("operator", Role.INTEGRATIONS),
-        "admin": admin_user,
-    }
-
-
-@pytest.fixture
 def subscription(db, settings):
     settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = False
     return services.webhook_subscription_create(
@@ -54,9 +37,9 @@ def subscription(db, settings):
 
 
 @pytest.mark.parametrize("role", list(WEBHOOKS))
-def test_the_webhooks_api_follows_the_table(api_as, people, subscription, role):
+def test_the_webhooks_api_follows_the_table(api_as, role_people, subscription, role):
     reads, manages = WEBHOOKS[role]
-    client = api_as(people[role])
+    client = api_as(role_people[role])
     url = f"/api/v1/webhooks/{subscription.pk}/"
     expect(client.get("/api/v1/webhooks/"), reads)
     expect(client.get(url), reads)
@@ -76,9 +59,9 @@ def test_the_webhooks_api_follows_the_table(api_as, people, subscription, role):
 
 
 @pytest.mark.parametrize("role", list(WEBHOOKS))
-def test_the_webhook_pages_follow_the_table(client, people, subscription, role):
+def test_the_webhook_pages_follow_the_table(client, role_people, subscription, role):
     reads, manages = WEBHOOKS[role]
-    client.force_login(people[role])
+    client.force_login(role_people[role])
     base = f"/reports/webhooks/{subscription.pk}"
     listed = client.get("/reports/webhooks/")
     expect(listed, reads)
