@@ -213,7 +213,10 @@ class CompliancePeriodForm(forms.Form):
             for name in query.errors:
                 rest.pop(name, None)
             query = ReportFiltersSerializer(data=rest)
-            query.is_valid(raise_exception=True)
+            if not query.is_valid():  # a refusal no single field carries: no filter then
+                self.filter_values = {}
+                cleaned["filters"] = {}
+                return cleaned
         self.filter_values = dict(query.validated_data)
         cleaned["filters"] = report_filter_values(self.filter_values)
         return cleaned
