@@ -5,6 +5,8 @@ weekly reviews. Thin: selectors read, services write, every table can be downloa
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 from decimal import Decimal
 
 from django.conf import settings
@@ -14,9 +16,11 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, Sum
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from core import days
@@ -187,6 +191,7 @@ def dashboard_context(request) -> dict:
             cache_set_many({key: data}, seconds)
     return {
         **data,
+        "shared_cards": dashboard_cards_html(data, key=key, seconds=seconds),
         "period_error": period_error,
         "cache_seconds": seconds,
         "period_choices": period_choices(today),
@@ -197,6 +202,41 @@ def dashboard_context(request) -> dict:
         ),
         "at_risk_team_only": not sees_all_leads(request.user),
     }
+
+
+DASHBOARD_CARDS_TEMPLATE = "reporting/_dashboard_cards.html"
+
+
+@functools.cache
+def _cards_template_version() -> str:
+    """A digest of the cards' template, so a changed template never meets old HTML."""
+    source = get_template(DASHBOARD_CARDS_TEMPLATE).template.source
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
+def dashboard_cards_html(data: dict, *, key: str, seconds: int) -> str:
+    """The dashboard's shared cards (plan vs actual, funnel, SLA health, commitment pace).
+
+    They show only the period's figures, the same for every reader, so their HTML is
+    rendered once per figures (`computed_at` is in the key: recomputed figures are new
+    HTML, never stale), time zone and template, and kept as long as the figures. Rendering
+    them was most of a dashboard request once the figures came from the cache."""
+    if not seconds:
+        return render_to_string(DASHBOARD_CARDS_TEMPLATE, data)
+    html_key = ":".join(
+        (
+            key,
+            "cards",
+            data["computed_at"].isoformat(),
+            timezone.get_current_timezone_name(),
+            _cards_template_version(),
+        )
+    )
+    html = cache_get_many([html_key]).get(html_key)
+    if html is None:
+        html = render_to_string(DASHBOARD_CARDS_TEMPLATE, data)
+        cache_set_many({html_key: html}, seconds)
+    return mark_safe(html)  # noqa: S308 (rendered from our template with autoescaping)
 
 
 def _dashboard_data(start: dt.datetime, end: dt.datetime) -> dict:

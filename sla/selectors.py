@@ -62,6 +62,21 @@ QUEUE_FIELDS = (
 )
 
 
+def _open_clocks_of(user):
+    return SLAClock.objects.filter(owner=user, closed_at__isnull=True, exhausted_at__isnull=True)
+
+
+def _by_urgency(clocks):
+    return clocks.annotate(
+        urgency=Case(
+            When(status=SLAClock.Status.BREACHED, first_touch_at__isnull=True, then=Value(0)),
+            When(status=SLAClock.Status.PENDING, then=Value(1)),
+            default=Value(2),
+            output_field=IntegerField(),
+        )
+    ).order_by("urgency", "first_touch_due_at", "id")
+
+
 def queue_for(user):
     """The rep's open clocks by urgency: breached without a first touch first (the longest
     overdue on top), then pending ones by first-touch deadline, then the touched ones.
@@ -69,19 +84,60 @@ def queue_for(user):
     Only the columns the queue shows are read: the agreement's long texts and the lead's
     other fields made building the page's model objects cost more than the query.
     """
-    return (
-        SLAClock.objects.filter(owner=user, closed_at__isnull=True, exhausted_at__isnull=True)
+    return _by_urgency(
+        _open_clocks_of(user)
         .select_related("lead", "lead__product", "agreement")
         .only(*QUEUE_FIELDS)
-        .annotate(
-            urgency=Case(
-                When(status=SLAClock.Status.BREACHED, first_touch_at__isnull=True, then=Value(0)),
-                When(status=SLAClock.Status.PENDING, then=Value(1)),
-                default=Value(2),
-                output_field=IntegerField(),
-            )
-        )
-        .order_by("urgency", "first_touch_due_at", "id")
+    )
+
+
+def queue_ids_for(user):
+    """The ids of `queue_for(user)`, in its order, read from the clock table alone: a page
+    of them is sorted out of the rep's open clocks before any lead is looked up."""
+    return _by_urgency(_open_clocks_of(user)).values_list("id", flat=True)
+
+
+# What a queue row shows (sla/_queue_row.html), as `queue_page` reads it: the row's HTML is
+# cached under these values (sla.views.queue_rows_html), so a page whose rows are all cached
+# builds no model object.
+QUEUE_ROW_VALUES = (
+    "id",
+    "status",
+    "handoff_at",
+    "first_touch_due_at",
+    "first_touch_at",
+    "over_contact",
+    "attempts",
+    "attempt_window_ends_at",
+    "agreement__max_attempts",
+    "lead_id",
+    "lead__first_name",
+    "lead__last_name",
+    "lead__email",
+    "lead__company",
+    "lead__product__name",
+)
+
+
+def queue_page(ids: list[int]) -> list[tuple]:
+    """What the queue shows of the clocks `ids` (a page of `queue_ids_for`), in that order:
+    one tuple of `QUEUE_ROW_VALUES` each.
+
+    Sorting the rep's whole queue joined to its leads looked up every open clock's lead to
+    show fifty; a page of ids first looks up only the fifty."""
+    found = {
+        row[0]: row for row in SLAClock.objects.filter(pk__in=ids).values_list(*QUEUE_ROW_VALUES)
+    }
+    return [found[pk] for pk in ids if pk in found]
+
+
+def queue_clocks(ids: list[int]) -> dict[int, SLAClock]:
+    """The clocks `ids` by id, as `queue_for` reads them (to render their rows)."""
+    return (
+        SLAClock.objects.filter(pk__in=ids)
+        .select_related("lead", "lead__product", "agreement")
+        .only(*QUEUE_FIELDS)
+        .in_bulk()
     )
 
 

@@ -38,41 +38,20 @@ QUEUE_PAGE_SIZE = 50
 def index(request):
     """The signed-in rep's queue by urgency (breached and overdue first), a page at a time
     (the most urgent page costs the same however long the queue is)."""
-    page = Paginator(selectors.queue_for(request.user), QUEUE_PAGE_SIZE).get_page(
+    page = Paginator(selectors.queue_ids_for(request.user), QUEUE_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    clocks = list(page.object_list)
+    rows = selectors.queue_page(list(page.object_list))
     return render(
         request,
         "sla/index.html",
-        {"clocks": clocks, "rows": queue_rows_html(request, clocks), "page": page, "tab": "queue"},
+        {"clocks": rows, "rows": queue_rows_html(request, rows), "page": page, "tab": "queue"},
     )
 
 
 QUEUE_ROW_TEMPLATE = "sla/_queue_row.html"
 QUEUE_ROW_CACHE_SECONDS = 3600
 _CSRF_SLOT = mark_safe("<!--csrf-->")  # noqa: S308 (a constant)
-
-
-def _row_inputs(clock) -> tuple:
-    """Everything `sla/_queue_row.html` shows of a clock, its lead and its agreement."""
-    lead = clock.lead
-    return (
-        clock.pk,
-        clock.status,
-        clock.handoff_at,
-        clock.first_touch_due_at,
-        clock.over_contact,
-        clock.attempts,
-        clock.attempt_window_ends_at,
-        clock.agreement.max_attempts,
-        lead.pk,
-        lead.first_name,
-        lead.last_name,
-        lead.email,
-        lead.company,
-        str(lead.product) if lead.product_id else None,
-    )
 
 
 @functools.cache
@@ -84,36 +63,42 @@ def _row_template_version() -> str:
     return hashlib.sha256(repr((source, _CSRF_SLOT, sorted(options.items()))).encode()).hexdigest()
 
 
-def queue_rows_html(request, clocks) -> str:
-    """The queue's rows, each rendered once per content and time zone.
+def queue_rows_html(request, rows: list[tuple]) -> str:
+    """The queue's rows (`selectors.queue_page`), each rendered once per content and time
+    zone.
 
     Rendering 50 rows with their attempt forms was most of the queue page's cost. A row's
-    HTML depends only on the values in `_row_inputs`, the viewer's time zone and the
+    HTML depends only on the values `queue_page` reads, the viewer's time zone and the
     template, so it is cached under a digest of those: a changed clock or lead is a new
-    key (never a stale row) and no invalidation is needed. The per-request CSRF field is
-    put into the rows after they come out of the cache.
+    key (never a stale row) and no invalidation is needed. Only the rows not in the cache
+    are read as model objects and rendered. The per-request CSRF field is put into the
+    rows after they come out of the cache.
     """
     zone = timezone.get_current_timezone_name()
     version = _row_template_version()
     keys = {
-        clock.pk: "sla:queue-row:"
-        + hashlib.sha256(repr((version, zone, _row_inputs(clock))).encode()).hexdigest()
-        for clock in clocks
+        row[0]: "sla:queue-row:" + hashlib.sha256(repr((version, zone, row)).encode()).hexdigest()
+        for row in rows
     }
     cached = cache_get_many(list(keys.values()))
+    missing = [pk for pk, key in keys.items() if key not in cached]
+    clocks = selectors.queue_clocks(missing) if missing else {}
     options = AttemptForm.options_html()
     fresh = {}
     parts = []
-    for clock in clocks:
-        key = keys[clock.pk]
-        row = cached.get(key)
-        if row is None:
-            row = render_to_string(
+    for row in rows:
+        key = keys[row[0]]
+        html = cached.get(key)
+        if html is None:
+            clock = clocks.get(row[0])
+            if clock is None:  # closed or reassigned since the page of ids was read
+                continue
+            html = render_to_string(
                 QUEUE_ROW_TEMPLATE,
                 {"clock": clock, "attempt_options": options, "csrf_field": _CSRF_SLOT},
             )
-            fresh[key] = row
-        parts.append(row)
+            fresh[key] = html
+        parts.append(html)
     if fresh:
         cache_set_many(fresh, QUEUE_ROW_CACHE_SECONDS)
     csrf_field = format_html(

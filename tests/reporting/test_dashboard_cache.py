@@ -50,3 +50,45 @@ def test_the_dashboard_is_computed_when_the_cache_is_down(cache_unreachable, cli
     response = client.get("/")
     assert response.status_code == 200
     assert 'data-testid="funnel-count-lead">2<' in response.content.decode()
+
+
+def _cards_rendered(response) -> int:
+    return [template.name for template in response.templates].count(
+        "reporting/_dashboard_cards.html"
+    )
+
+
+def test_the_shared_cards_are_rendered_once_for_every_reader_of_their_figures(
+    cached_dashboard, client, marketer, manager
+):
+    LeadFactory.create_batch(2)
+    manager.time_zone = marketer.time_zone
+    manager.save(update_fields=["time_zone"])
+    client.force_login(marketer)
+    first = client.get("/")
+    assert _cards_rendered(first) == 1
+    # Another reader in the same time zone: the cards' HTML comes out of the cache, and
+    # reads exactly as it was rendered.
+    client.force_login(manager)
+    second = client.get("/")
+    assert _cards_rendered(second) == 0
+    cards = 'data-testid="funnel-count-lead">2<'
+    assert cards in first.content.decode() and cards in second.content.decode()
+    # A reader in another time zone gets cards rendered in theirs.
+    manager.time_zone = "Asia/Tokyo"
+    manager.save(update_fields=["time_zone"])
+    assert _cards_rendered(client.get("/")) == 1
+    # Figures computed anew (the minute is over) are new HTML, never the old cards.
+    LeadFactory()
+    redis = cache._cache.get_client(write=True)  # the figures' entry only, not the cards'
+    redis.delete(*[k for k in redis.keys("*reporting:dashboard:*") if b":cards:" not in k])
+    third = client.get("/")
+    assert _cards_rendered(third) == 1
+    assert 'data-testid="funnel-count-lead">3<' in third.content.decode()
+
+
+def test_the_cards_are_rendered_every_time_with_the_cache_off(settings, client, marketer):
+    settings.DASHBOARD_CACHE_SECONDS = 0
+    client.force_login(marketer)
+    assert _cards_rendered(client.get("/")) == 1
+    assert _cards_rendered(client.get("/")) == 1
