@@ -9,6 +9,7 @@ same transaction (`core.events`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -96,11 +97,54 @@ _LEAD = list(EVENT_FIELDS).index("lead")
 _DUE = list(EVENT_FIELDS).index("first_touch_due_at")
 # Per kind: the column holding the instant the event happened (None: the sweep's `now`,
 # as a warning's record carries).
-_OCCURRED = {
+OCCURRED_COLUMNS = {
     "warning": None,
-    "breached": list(EVENT_FIELDS).index("first_touch_due_at"),  # breached at the deadline
-    "exhausted": list(EVENT_FIELDS).index("exhausted_at"),
+    "breached": "first_touch_due_at",  # breached at the deadline
+    "exhausted": "exhausted_at",
 }
+_OCCURRED = {
+    kind: None if column is None else list(EVENT_FIELDS.values()).index(column)
+    for kind, column in OCCURRED_COLUMNS.items()
+}
+
+
+@dataclass
+class OwnerDigest:
+    """What one owner's notification needs of a batch of their clocks: how many, the
+    positions (in the batch's deadline order) and leads of the first `ITEMS_MAX`, the
+    first one's first-touch deadline, and the earliest instant an event happened (None:
+    the sweep's `now`)."""
+
+    owner_id: int
+    count: int
+    positions: list[int]
+    leads: list[int]
+    first_due: datetime
+    occurred: datetime | None
+
+
+def owner_digests(kind: str, rows: Sequence[Sequence]) -> list[OwnerDigest]:
+    """Clocks as `EVENT_FIELDS` rows (in deadline order) summed up per owner."""
+    occurred_column = _OCCURRED[kind]
+    digests: dict[int, OwnerDigest] = {}
+    for position, row in enumerate(rows):
+        owner_id = row[_OWNER]
+        if owner_id is None:
+            continue
+        occurred = row[occurred_column] if occurred_column is not None else None
+        digest = digests.get(owner_id)
+        if digest is None:
+            digests[owner_id] = OwnerDigest(
+                owner_id, 1, [position], [row[_LEAD]], row[_DUE], occurred
+            )
+            continue
+        digest.count += 1
+        if len(digest.positions) < ITEMS_MAX:
+            digest.positions.append(position)
+            digest.leads.append(row[_LEAD])
+        if occurred is not None and (digest.occurred is None or occurred < digest.occurred):
+            digest.occurred = occurred
+    return list(digests.values())
 
 
 def alert(
@@ -109,25 +153,32 @@ def alert(
     """Tell the clocks' owners (and their team managers, for breaches and exhaustions)
     about `rows` (clocks as `EVENT_FIELDS` rows, in deadline order), and publish the
     batch's `sla.*` events when someone listens (`publish`: the caller asked already, and
-    read whole rows only if so).
+    read whole rows only if so)."""
+    if not rows:
+        return
+    topic = KINDS[kind][0]
+    alert_digests(kind, owner_digests(kind, rows), now)
+    if publish is None:
+        publish = events.has_listeners(topic)
+    if publish:
+        events.publish(topic, [clock_payload(row) for row in rows], occurred_at=now)
+
+
+def alert_digests(kind: str, digests: Sequence[OwnerDigest], now: datetime) -> None:
+    """One notification per person concerned by a batch (`digests`: its clocks summed up
+    per owner, positions in the batch's deadline order): each owner, and for breaches and
+    exhaustions their team's manager, about all of their team's clocks in the batch.
 
     Each notification carries the instant of its event (a digest: its earliest) and names
     its leads (the first `ITEMS_MAX`, in deadline order). A fixed number of queries
     whatever the batch size.
     """
-    if not rows:
+    if not digests:
         return
-    topic, with_manager, title_one, title_many, body = KINDS[kind]
-    occurred_column = _OCCURRED[kind]
-    # Per owner: the positions of their clocks in `rows` (so in deadline order).
-    owned: dict[int, list[int]] = {}
-    for position, row in enumerate(rows):
-        owner_id = row[_OWNER]
-        if owner_id is not None:
-            owned.setdefault(owner_id, []).append(position)
+    _topic, with_manager, title_one, title_many, body = KINDS[kind]
     owners = {
         user.pk: user
-        for user in User.objects.filter(pk__in=owned)
+        for user in User.objects.filter(pk__in=[digest.owner_id for digest in digests])
         .select_related("team__manager")
         .only(
             *PERSON_FIELDS,
@@ -135,41 +186,39 @@ def alert(
             *(f"team__manager__{name}" for name in PERSON_FIELDS),
         )
     }
-    # Each person concerned, in the order their first clock comes: [user, positions].
+    # Each person concerned, in the order their first clock comes: [user, owner digests].
     # A manager who owns clocks in their own team is told about each of them once.
-    digests: dict[int, list] = {}
-    for owner_id, positions in owned.items():
-        owner = owners.get(owner_id)
+    people: dict[int, list] = {}
+    for digest in sorted(digests, key=lambda digest: digest.positions[0]):
+        owner = owners.get(digest.owner_id)
         if owner is None:
             continue
-        people = [owner]
+        told = [owner]
         manager = owner.team.manager if with_manager and owner.team is not None else None
         if manager is not None and manager.pk != owner.pk:
-            people.append(manager)
-        for user in people:
-            digests.setdefault(user.pk, [user, []])[1].extend(positions)
-    for digest in digests.values():
-        digest[1].sort()
-    named = {
-        rows[position][_LEAD]
-        for _, positions in digests.values()
-        for position in positions[:ITEMS_MAX]
-    }
-    labels = _lead_labels(named)
+            told.append(manager)
+        for user in told:
+            people.setdefault(user.pk, [user, []])[1].append(digest)
+    merged = []
+    for user, parts in people.values():
+        first = min(parts, key=lambda part: part.positions[0])
+        named = sorted(
+            (position, lead)
+            for part in parts
+            for position, lead in zip(part.positions, part.leads, strict=True)
+        )[:ITEMS_MAX]
+        occurred = [part.occurred for part in parts if part.occurred is not None]
+        merged.append((user, sum(part.count for part in parts), first.first_due, occurred, named))
+    labels = _lead_labels({lead for *_, named in merged for _, lead in named})
     notifications = []
-    for user, positions in digests.values():
-        first = positions[0]
-        count = len(positions)
-        lead_id = rows[first][_LEAD]
+    for user, count, first_due, occurred, named in merged:
+        lead_id = named[0][1]
         if count == 1 and lead_id in labels:
             title = title_one.format(lead=labels[lead_id])
             url = reverse("leads:detail", args=[lead_id])
         else:
             title, url = title_many.format(n=count), reverse("sla:index")
-        due = timezone.localtime(rows[first][_DUE], _zone(user))
-        occurred = (
-            [rows[p][occurred_column] for p in positions] if occurred_column is not None else []
-        )
+        due = timezone.localtime(first_due, _zone(user))
         notifications.append(
             Notification(
                 user=user,
@@ -177,19 +226,15 @@ def alert(
                 title=title[:200],
                 body=body.format(due=f"{due:%a %d %b %H:%M} ({user.time_zone})"),
                 url=url,
-                occurred_at=min((at for at in occurred if at is not None), default=now),
+                occurred_at=min(occurred, default=now),
                 items=[
                     notification_item(kind="lead", pk=lead, label=labels[lead])
-                    for lead in (rows[p][_LEAD] for p in positions[:ITEMS_MAX])
+                    for _, lead in named
                     if lead in labels
                 ],
             )
         )
     notifications_create(notifications)
-    if publish is None:
-        publish = events.has_listeners(topic)
-    if publish:
-        events.publish(topic, [clock_payload(row) for row in rows], occurred_at=now)
 
 
 def _lead_labels(lead_ids: set[int]) -> dict[int, str]:

@@ -141,6 +141,63 @@ class TestDigests:
         assert Notification.objects.filter(user=manager).count() == 3
 
 
+def _told() -> list[tuple]:
+    return list(
+        Notification.objects.order_by("pk").values_list(
+            "user__username", "kind", "title", "body", "url", "occurred_at", "items"
+        )
+    )
+
+
+def test_the_digests_are_the_same_whether_the_events_reach_someone_or_not(
+    setup, rep, other_rep, manager, product, django_capture_on_commit_callbacks
+):
+    """Without a listener the claim statement sums the batch up per owner itself; with one
+    the digests come from the events' rows: both must tell everyone the same."""
+    # Interleaved deadlines across owners, more leads than a digest names, the manager's own.
+    for hour in (10, 11, 12):
+        handed_off(rep, ny(2026, 1, 9, hour), 25, product)
+        handed_off(other_rep, ny(2026, 1, 9, hour, 30), 1, product)
+    handed_off(manager, ny(2026, 1, 9, 9), 2, product)
+    last_warning = SLAClock.objects.order_by("-warn_at")[0].warn_at
+    # A sweep at the last warning breaches some clocks and warns the others; the next one,
+    # days later, breaches those.
+    moments = (last_warning, ny(2026, 1, 13))
+
+    def sweeps():
+        return [sweep(at, django_capture_on_commit_callbacks, batch_size=60) for at in moments]
+
+    quiet = sweeps()
+    without_listener = _told()
+    Notification.objects.all().delete()
+    SLARecord.objects.all().delete()
+    SLAClock.objects.update(status="pending", breached_at=None, warned_at=None)
+    subscriptions.subscribe(
+        "sla.breached",
+        "sla.warning",
+        name="tests.sla-listener",
+        handler=lambda batch: None,
+        in_transaction=True,
+    )
+    try:
+        heard = sweeps()
+    finally:
+        subscriptions.unsubscribe("tests.sla-listener")
+    assert [(r.breached, r.warned) for r in heard] == [(r.breached, r.warned) for r in quiet]
+    assert quiet[0].breached and len(quiet[0].warned) == 26  # the last hour's hand-offs
+    assert len(quiet[0].breached) + len(quiet[1].breached) == 80
+    assert _told() == without_listener
+    # The manager's digest of a whole batch counts more leads than it names (fifty), of
+    # both reps and their own.
+    (user, title, items), *_ = [
+        (user, title, items)
+        for user, kind, title, *_rest, items in without_listener
+        if kind == "sla_breached" and user == "manager"
+    ]
+    assert title == "First-touch SLA breached on 54 leads" and len(items) == 50
+    assert without_listener[0][0] == "manager"  # the earliest deadline is the manager's own
+
+
 class TestRecords:
     def test_deleting_a_lead_deletes_its_clocks_and_their_records(
         self, setup, rep, product, django_capture_on_commit_callbacks
