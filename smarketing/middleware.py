@@ -1,9 +1,31 @@
-"""Refuse input that no field may hold, before any view sees it; send the security policy."""
+"""Answer health probes under any Host; refuse input that no field may hold, before any view
+sees it; send the security policy."""
 
 from django.http import JsonResponse
 from django.shortcuts import render
 
+from smarketing.views import healthz
+
 NUL_MESSAGE = "The request contains a NUL character (\\x00), which no field accepts."
+
+
+class HealthCheckMiddleware:
+    """Answer `/healthz` before the Host is checked or HTTPS is required (first in the list).
+
+    Container and load-balancer probes address the server by its IP over plain HTTP
+    (compose: `http://127.0.0.1:8000/healthz`): that Host is no site name in
+    ALLOWED_HOSTS, so the probe would get a 400 and report a healthy server as down. The
+    answer builds no URL from the Host and says only which services answer. Every other
+    path keeps the Host check.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info == "/healthz":
+            return healthz(request)
+        return self.get_response(request)
 
 
 class RejectNullCharactersMiddleware:

@@ -123,6 +123,8 @@ PGTRIGGER_INSTALL_ON_MIGRATE = True
 PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 MIDDLEWARE = [
+    # Probes ask for /healthz by the server's address: answered before the Host check.
+    "smarketing.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

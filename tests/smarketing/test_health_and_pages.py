@@ -109,3 +109,16 @@ def test_deploy_checks_are_clean_with_production_settings():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_healthz_answers_a_probe_that_addresses_the_server_by_its_ip(client, settings):
+    """Container and load-balancer probes ask `http://127.0.0.1:8000/healthz`: the Host is
+    the address, not a site name in ALLOWED_HOSTS, and over plain HTTP. The health check
+    answers it; every other page still refuses a Host that is not the site's."""
+    settings.ALLOWED_HOSTS = ["crm.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+    response = client.get("/healthz", HTTP_HOST="127.0.0.1:8000")
+    assert response.status_code == 200
+    assert response.json()["checks"]["database"] == "ok"
+    assert client.get("/login/", HTTP_HOST="127.0.0.1:8000").status_code == 400
+    assert client.get("/healthz/", HTTP_HOST="127.0.0.1:8000").status_code == 400
